@@ -1,0 +1,202 @@
+"""Read the target environment: where site-packages is, which distributions it holds, their RECORDs.
+
+Versions come from ``*.dist-info/METADATA``; nothing here imports the packages (LiteLLM takes seconds to
+import, and importing runs code we are about to patch). This module only reads.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from sitepatch.errors import EnvironmentProblem
+
+__all__ = [
+    "Distribution",
+    "Target",
+    "file_digest",
+    "record_digest",
+    "site_packages_of",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+def file_digest(data: bytes) -> str:
+    """The hex sha256 of ``data``, the form the manifest uses.
+
+    >>> file_digest(b"")[:12]
+    'e3b0c44298fc'
+    """
+    return hashlib.sha256(data).hexdigest()
+
+
+def record_digest(data: bytes) -> str:
+    """The RECORD form of a sha256: ``sha256=<urlsafe base64 without padding>``.
+
+    >>> record_digest(b"")
+    'sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU'
+    """
+    raw = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+    return "sha256=" + raw.decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class Distribution:
+    """One installed distribution, read from its ``.dist-info`` directory."""
+
+    name: NormalizedName
+    version: Version
+    dist_info: Path
+    editable: bool
+    """True when ``direct_url.json`` says the install is editable (its files live elsewhere)."""
+    record: dict[str, str] = field(repr=False, hash=False, compare=False)
+    """RECORD's paths (relative to site-packages, POSIX) mapped to their ``sha256=`` hash or ``""``."""
+    top_levels: frozenset[str] = frozenset()
+    """The top-level names (first path component) that the distribution's RECORD owns."""
+
+    def owns(self, path: str) -> bool:
+        """Whether ``path`` (relative to site-packages) belongs to this distribution.
+
+        A file is owned when RECORD lists it, or when it would be a new file inside one of the distribution's
+        top-level package directories.
+        """
+        if path in self.record:
+            return True
+        first = path.split("/", 1)[0]
+        return "/" in path and first in self.top_levels and not first.endswith((".dist-info", ".data"))
+
+
+def _read_metadata(dist_info: Path) -> tuple[str, str]:
+    text = (dist_info / "METADATA").read_text(encoding="utf-8", errors="replace")
+    name = version = ""
+    for line in text.splitlines():
+        if not line.strip():
+            break
+        key, _, value = line.partition(":")
+        if key.lower() == "name" and not name:
+            name = value.strip()
+        elif key.lower() == "version" and not version:
+            version = value.strip()
+    return name, version
+
+
+def _read_record(dist_info: Path, root: Path) -> dict[str, str]:
+    try:
+        text = (dist_info / "RECORD").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    record: dict[str, str] = {}
+    for row in csv.reader(io.StringIO(text)):
+        if not row or not row[0]:
+            continue
+        entry = row[0]
+        digest = row[1] if len(row) > 1 else ""
+        # RECORD paths are relative to site-packages, but may climb out of it (scripts in ../../bin).
+        normal = os.path.normpath(entry).replace(os.sep, "/")
+        if normal.startswith("../") or os.path.isabs(normal):
+            continue
+        record[normal] = digest
+    del root
+    return record
+
+
+def _is_editable(dist_info: Path) -> bool:
+    try:
+        data = json.loads((dist_info / "direct_url.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return False
+    dir_info = data.get("dir_info") if isinstance(data, dict) else None
+    return bool(isinstance(dir_info, dict) and dir_info.get("editable"))
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A site-packages directory and the distributions installed in it."""
+
+    root: Path
+    distributions: dict[NormalizedName, Distribution] = field(hash=False, compare=False)
+    problems: tuple[str, ...] = ()
+    """Distributions that could not be read, or are installed twice; reported, and refused for writing."""
+
+    @classmethod
+    def open(cls, root: Path) -> Target:
+        """Read the distributions of the site-packages directory ``root``.
+
+        :raises EnvironmentProblem: when ``root`` is not a directory.
+        """
+        if not root.is_dir():
+            msg = f"{root}: not a directory; pass --site-packages DIR or --python PATH of the environment to patch"
+            raise EnvironmentProblem(msg)
+        root = root.resolve()
+        found: dict[NormalizedName, Distribution] = {}
+        problems: list[str] = []
+        for dist_info in sorted(root.glob("*.dist-info")):
+            try:
+                raw_name, raw_version = _read_metadata(dist_info)
+            except OSError as err:
+                problems.append(f"{dist_info.name}: unreadable METADATA ({err.strerror or err})")
+                continue
+            try:
+                version = Version(raw_version)
+            except InvalidVersion:
+                problems.append(f"{dist_info.name}: METADATA has no valid Version ({raw_version!r})")
+                continue
+            name = canonicalize_name(raw_name or dist_info.name.split("-", 1)[0])
+            record = _read_record(dist_info, root)
+            tops = frozenset(p.split("/", 1)[0] for p in record if "/" in p)
+            dist = Distribution(name, version, dist_info, _is_editable(dist_info), record, tops)
+            if name in found:
+                other = found[name]
+                problems.append(
+                    f"{name} is installed twice ({other.dist_info.name} and {dist_info.name}); "
+                    "reinstall it cleanly before patching"
+                )
+            found[name] = dist
+        return cls(root, found, tuple(problems))
+
+    def get(self, name: str) -> Distribution | None:
+        """The installed distribution called ``name`` (any spelling), or ``None``."""
+        return self.distributions.get(canonicalize_name(name))
+
+    @property
+    def versions(self) -> dict[NormalizedName, Version]:
+        """Every installed distribution's version."""
+        return {name: dist.version for name, dist in self.distributions.items()}
+
+
+_ASK_PATHS = "import json, sysconfig; print(json.dumps([sysconfig.get_path('purelib'), sysconfig.get_path('platlib')]))"
+
+
+def site_packages_of(python: str) -> Path:
+    """Ask the interpreter ``python`` where its site-packages (purelib) is.
+
+    :raises EnvironmentProblem: when the interpreter cannot be run or answers nonsense.
+    """
+    try:
+        done = subprocess.run(  # noqa: S603 - the user names the interpreter on purpose
+            [python, "-I", "-c", _ASK_PATHS],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        purelib, platlib = json.loads(done.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError) as err:
+        msg = f"{python}: cannot ask this interpreter for its site-packages ({err}); check the --python path"
+        raise EnvironmentProblem(msg) from err
+    if purelib != platlib and Path(platlib).is_dir() and not Path(purelib).is_dir():
+        return Path(platlib)
+    return Path(purelib)

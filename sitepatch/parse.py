@@ -1,0 +1,439 @@
+"""Parse patch files: a DEP-3 style header, then a unified diff.
+
+This is the only module that talks to :mod:`unidiff`; its output is converted once into the frozen model of
+:mod:`sitepatch.model`. Patch content is handled as bytes (decoded with ``surrogateescape`` for unidiff and
+encoded back), so a patch for a file that is not valid UTF-8 round-trips exactly.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+import unidiff
+from unidiff.constants import LINE_TYPE_EMPTY, LINE_TYPE_NO_NEWLINE
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from sitepatch.errors import PatchParseError, PatchSetError
+from sitepatch.model import FileKind, FilePatch, Hunk, Line, LineKind, Patch, PatchHeader
+
+__all__ = [
+    "KNOWN_KEYS",
+    "MAX_LINE_BYTES",
+    "REQUIRED_KEYS",
+    "load_patches",
+    "parse_patch",
+    "split_name",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+REQUIRED_KEYS = ("Subject", "Package", "Versions")
+"""Header keys every patch must have."""
+
+KNOWN_KEYS = (
+    *REQUIRED_KEYS,
+    "Requires",
+    "Description",
+    "Origin",
+    "Bug",
+    "Forwarded",
+    "Applied-Upstream",
+    "Test",
+    "Last-Update",
+    "Author",
+    "From",
+    "Reviewed-By",
+    "Acked-By",
+)
+"""Header keys sitepatch understands; ``Bug-*`` and ``X-*`` keys are accepted as well."""
+
+MAX_LINE_BYTES = 1 << 20
+"""Longest line accepted in a patch file. Longer lines are refused rather than held in memory many times."""
+
+_NAME = re.compile(r"^(?P<number>\d{4})-(?P<slug>[A-Za-z0-9][A-Za-z0-9._-]*?)(?:\+(?P<variant>[A-Za-z0-9._-]+))?\.diff$")
+_KEY = re.compile(rb"^(?P<key>[A-Za-z][A-Za-z0-9-]*):(?:[ \t]+(?P<value>.*))?$")
+_DIFF_START = (b"diff ", b"--- ", b"Index: ", b"@@ ", b"+++ ")
+_MODE_SYMLINK = 0o120000
+_MODE_GITLINK = 0o160000
+
+
+def split_name(name: str) -> tuple[str, str] | None:
+    """Split a patch file name into its number and variant, or ``None`` when it is not a patch name.
+
+    >>> split_name("0004-files-retrieve+enterprise-only.diff")
+    ('0004', 'enterprise-only')
+    >>> split_name("0001-fix.diff")
+    ('0001', '')
+    >>> split_name("notes.txt") is None
+    True
+    """
+    match = _NAME.match(name)
+    if match is None:
+        return None
+    return match["number"], match["variant"] or ""
+
+
+def _strip_eol(raw: bytes) -> tuple[bytes, bytes]:
+    if raw.endswith(b"\r\n"):
+        return raw[:-2], b"\r\n"
+    if raw.endswith(b"\n"):
+        return raw[:-1], b"\n"
+    return raw, b""
+
+
+class _Header:
+    """The header of one patch file while it is being read."""
+
+    def __init__(self, display: str) -> None:
+        self.display = display
+        self.fields: list[tuple[str, str]] = []
+        self.lines: dict[str, int] = {}
+        self.problems: list[PatchParseError] = []
+
+    def problem(self, line: int, message: str) -> None:
+        self.problems.append(PatchParseError(self.display, line, message))
+
+
+def _read_header(raw_lines: list[bytes], display: str) -> tuple[_Header, int]:
+    """Read the header; return it and the index of the first line after it."""
+    header = _Header(display)
+    index = 0
+    while index < len(raw_lines):
+        raw = raw_lines[index]
+        text, _ = _strip_eol(raw)
+        lineno = index + 1
+        if not text.strip():
+            return header, index + 1
+        if text.startswith(_DIFF_START) or text == b"---":
+            return header, index
+        if text[:1] in (b" ", b"\t"):
+            if not header.fields:
+                header.problem(lineno, "a continuation line before any header field; start the header with 'Subject: ...'")
+            else:
+                piece = text.strip()
+                key, value = header.fields[-1]
+                addition = "" if piece == b"." else piece.decode("utf-8", "replace")
+                header.fields[-1] = (key, f"{value}\n{addition}" if value else addition)
+        else:
+            match = _KEY.match(text)
+            if match is None:
+                shown = text[:60].decode("utf-8", "replace")
+                header.problem(
+                    lineno,
+                    f"expected a header field 'Key: value' or the start of the diff, found {shown!r}; "
+                    "end the header with an empty line",
+                )
+            else:
+                key = match["key"].decode("ascii")
+                value = (match["value"] or b"").strip().decode("utf-8", "replace")
+                if key.lower() in header.lines:
+                    header.problem(lineno, f"header field {key!r} given twice (first at line {header.lines[key.lower()]})")
+                header.lines.setdefault(key.lower(), lineno)
+                header.fields.append((key, value))
+        index += 1
+    return header, index
+
+
+def _check_keys(header: _Header) -> None:
+    known = {k.lower(): k for k in KNOWN_KEYS}
+    for key, _ in header.fields:
+        low = key.lower()
+        if low in known or low.startswith(("x-", "bug-")):
+            continue
+        close = difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; known fields: {', '.join(KNOWN_KEYS)} (or X-*)"
+        header.problem(header.lines[low], f"unknown header field {key!r}{hint}")
+    present = {key.lower() for key, _ in header.fields}
+    for key in REQUIRED_KEYS:
+        if key.lower() not in present:
+            header.problem(1, f"missing required header field '{key}:' (required: {', '.join(REQUIRED_KEYS)})")
+
+
+def _specifier_hint(text: str) -> str:
+    candidate = text.strip()
+    try:
+        Version(candidate)
+    except InvalidVersion:
+        return "; write a PEP 440 specifier set such as '>=1.80.10,<1.80.16'"
+    return f"; did you mean '=={candidate}'?"
+
+
+class _LineSource:
+    """Feeds decoded diff lines to unidiff and remembers how far it got, for error locations."""
+
+    def __init__(self, raw_lines: list[bytes], start: int) -> None:
+        self._raw = raw_lines
+        self._start = start
+        self.position = start
+
+    def __iter__(self) -> Iterator[str]:
+        for index in range(self._start, len(self._raw)):
+            self.position = index
+            yield self._raw[index].decode("utf-8", "surrogateescape")
+
+
+def _clean_path(raw: str, *, display: str, line: int) -> str | None:
+    """Turn a diff path (``a/litellm/x.py``) into a target-relative path, refusing unsafe ones."""
+    if raw == "/dev/null":
+        return None
+    if raw.startswith('"'):
+        msg = f"quoted (C-escaped) file name {raw!r} is not supported; rename the file or regenerate the diff"
+        raise PatchParseError(display, line, msg)
+    if raw.startswith("/"):
+        msg = f"absolute path {raw!r}: paths must be relative to site-packages, as a/<path> and b/<path>"
+        raise PatchParseError(display, line, msg)
+    parts = raw.split("/")
+    if len(parts) < 2 or parts[0] not in ("a", "b"):  # noqa: PLR2004 - a prefix and at least one name
+        msg = f"path {raw!r} lacks the a/ or b/ prefix that 'patch -p1' strips; write a/{raw} and b/{raw}"
+        raise PatchParseError(display, line, msg)
+    rest = parts[1:]
+    if any(part in ("", ".", "..") for part in rest) or "\\" in raw or "\x00" in raw:
+        msg = f"unsafe path {raw!r}: empty, '.', '..' components and backslashes are refused"
+        raise PatchParseError(display, line, msg)
+    return str(PurePosixPath(*rest))
+
+
+def _convert_hunk(hunk: unidiff.Hunk, index: int, offset: int, display: str) -> Hunk:
+    lines: list[Line] = []
+    for item in hunk:
+        if item.line_type == LINE_TYPE_EMPTY:
+            # unidiff keeps a blank separator line after a hunk; it is not part of the hunk.
+            continue
+        if item.line_type == LINE_TYPE_NO_NEWLINE:
+            if not lines:  # pragma: no cover - unidiff refuses a marker before any line
+                raise PatchParseError(display, offset + item.diff_line_no, "'\\ No newline' marker before any line")
+            last = lines[-1]
+            lines[-1] = Line(last.kind, last.text, b"", last.diff_line_no)
+            continue
+        raw = item.value.encode("utf-8", "surrogateescape")
+        text, eol = _strip_eol(raw)
+        lines.append(Line(LineKind(item.line_type), text, eol or b"\n", offset + item.diff_line_no))
+    first = lines[0].diff_line_no if lines else offset
+    return Hunk(
+        index=index,
+        source_start=hunk.source_start,
+        source_length=hunk.source_length,
+        target_start=hunk.target_start,
+        target_length=hunk.target_length,
+        lines=tuple(lines),
+        diff_line_no=first - 1,
+        section=hunk.section_header,
+    )
+
+
+def _mode(value: str | None) -> int | None:
+    return int(value, 8) if value else None
+
+
+def _convert_file(pf: unidiff.PatchedFile, offset: int, display: str, raw_lines: list[bytes]) -> FilePatch:
+    line = offset + (pf.diff_line_no or 1)
+    if line >= 2 and raw_lines[line - 1].startswith(b"+++ ") and raw_lines[line - 2].startswith(b"--- "):
+        line -= 1  # name the '--- a/...' line that opens the section, not the '+++' line unidiff saw last
+    info = [str(x) for x in (pf.patch_info or [])]
+    if pf.is_binary_file or any(x.startswith("GIT binary patch") for x in info):
+        msg = "binary patches are not supported; ship binary files another way"
+        raise PatchParseError(display, line, msg)
+    for mode in (pf.source_mode, pf.target_mode):
+        if mode and int(mode, 8) & 0o170000 in (_MODE_SYMLINK, _MODE_GITLINK):
+            msg = f"file mode {mode} (symbolic link or submodule) is not supported; only regular files are patched"
+            raise PatchParseError(display, line, msg)
+    source = _clean_path(pf.source_file, display=display, line=line)
+    target = _clean_path(pf.target_file, display=display, line=line)
+    is_copy = any(x.startswith("copy from ") for x in info)
+    if source is None and target is None:
+        raise PatchParseError(display, line, "both sides of the file are /dev/null")
+    if source is None:
+        kind = FileKind.CREATE
+    elif target is None:
+        kind = FileKind.DELETE
+    elif source != target:
+        kind = FileKind.COPY if is_copy else FileKind.RENAME
+    else:
+        kind = FileKind.MODIFY
+    hunks = tuple(_convert_hunk(h, i, offset, display) for i, h in enumerate(pf, start=1))
+    if kind is FileKind.MODIFY and not hunks and pf.source_mode == pf.target_mode:
+        raise PatchParseError(display, line, f"file section for {target} has no hunks")
+    return FilePatch(
+        kind=kind,
+        source_path=source,
+        target_path=target,
+        hunks=hunks,
+        diff_line_no=line,
+        old_mode=_mode(pf.source_mode) if pf.source_mode != pf.target_mode or kind is FileKind.DELETE else None,
+        new_mode=_mode(pf.target_mode) if pf.source_mode != pf.target_mode or kind is FileKind.CREATE else None,
+    )
+
+
+def _parse_diff(raw_lines: list[bytes], start: int, display: str) -> tuple[FilePatch, ...]:
+    source = _LineSource(raw_lines, start)
+    try:
+        patchset = unidiff.PatchSet(iter(source))
+    except unidiff.UnidiffParseError as err:
+        line = source.position + 1
+        text = str(err)
+        if "shorter" in text:
+            opening = next((i for i in range(source.position, start - 1, -1) if raw_lines[i].startswith(b"@@ ")), None)
+            if opening is not None:
+                line = opening + 1
+            text = "the hunk has fewer lines than its @@ header counts (truncated, or wrong counts)"
+        elif "longer" in text:
+            text = "the hunk has more lines than its @@ header counts"
+        raise PatchParseError(display, line, f"malformed diff: {text}; regenerate it with 'diff -u' or 'git diff'") from err
+    if not patchset:
+        raise PatchParseError(display, start + 1, "the patch has a header but no diff (no '--- a/...' / '+++ b/...' section)")
+    files = tuple(_convert_file(pf, start, display, raw_lines) for pf in patchset)
+    _check_hunk_ends(files, raw_lines, display)
+    seen: dict[str, int] = {}
+    for fp in files:
+        for path in {fp.source_path, fp.target_path} - {None}:
+            assert path is not None  # noqa: S101 - narrowed by the set difference above
+            if path in seen:
+                msg = f"{path} appears twice in this patch (first at line {seen[path]}); merge its hunks into one section"
+                raise PatchParseError(display, fp.diff_line_no, msg)
+            seen[path] = fp.diff_line_no
+    return files
+
+
+def _check_hunk_ends(files: tuple[FilePatch, ...], raw_lines: list[bytes], display: str) -> None:
+    """Refuse hunk lines left over after a hunk's counted lines: its @@ counts are wrong."""
+    for fp in files:
+        for hunk in fp.hunks:
+            if not hunk.lines:
+                continue
+            after = hunk.lines[-1].diff_line_no  # 1-based line of the last line, so the index of the next one
+            while after < len(raw_lines) and raw_lines[after].startswith(b"\\"):
+                after += 1
+            if after >= len(raw_lines):
+                continue
+            nxt = raw_lines[after]
+            if nxt[:1] in (b" ", b"+", b"-") and not nxt.startswith((b"--- ", b"+++ ")):
+                msg = (
+                    f"line belongs to no hunk: the hunk at line {hunk.diff_line_no} has more lines than its "
+                    "@@ header counts; fix the counts or regenerate the diff"
+                )
+                raise PatchParseError(display, after + 1, msg)
+
+
+def _check_hunk_headers(raw_lines: list[bytes], start: int, display: str) -> None:
+    """Refuse diff header lines whose line endings disagree: a sign of a patch mangled by an editor."""
+    endings: dict[bytes, int] = {}
+    for index in range(start, len(raw_lines)):
+        raw = raw_lines[index]
+        if raw.startswith((b"@@ ", b"--- ", b"+++ ", b"diff ")):
+            _, eol = _strip_eol(raw)
+            if eol and endings and eol not in endings:
+                first = next(iter(endings.values()))
+                msg = (
+                    "mixed line endings in the diff's header lines (CRLF and LF; "
+                    f"compare line {first}); convert the patch file to one line ending"
+                )
+                raise PatchParseError(display, index + 1, msg)
+            endings.setdefault(eol, index + 1)
+
+
+def parse_patch(data: bytes, *, path: Path, display: str | None = None) -> Patch:
+    """Parse one patch file.
+
+    :param data: the patch file's bytes.
+    :param path: where it was read from; its name gives the patch number and variant.
+    :param display: how to name the file in errors (defaults to ``path``).
+    :raises PatchParseError: on the first problem, with the file and line.
+    :raises PatchSetError: when the header has several problems, all of them.
+    """
+    shown = display or str(path)
+    parts = split_name(path.name)
+    if parts is None:
+        msg = "file name must be NNNN-slug.diff or NNNN-slug+variant.diff (NNNN: four digits)"
+        raise PatchParseError(shown, 0, msg)
+    number, variant = parts
+    if not data.strip():
+        raise PatchParseError(shown, 0, "the patch file is empty")
+    raw_lines = data.splitlines(keepends=True)
+    for index, raw in enumerate(raw_lines):
+        if len(raw) > MAX_LINE_BYTES:
+            msg = f"line is {len(raw)} bytes long, over the {MAX_LINE_BYTES} byte limit"
+            raise PatchParseError(shown, index + 1, msg)
+    header, start = _read_header(raw_lines, shown)
+    _check_keys(header)
+    fields = PatchHeader(tuple(header.fields))
+
+    versions = SpecifierSet()
+    text = fields.get("Versions")
+    if text is not None:
+        try:
+            versions = SpecifierSet(text)
+        except InvalidSpecifier:
+            header.problem(header.lines["versions"], f"Versions: {text!r} is not a valid specifier{_specifier_hint(text)}")
+    requires: list[Requirement] = []
+    for item in re.split(r"[;\n]", fields.get("Requires") or ""):
+        if not item.strip():
+            continue
+        try:
+            requires.append(Requirement(item.strip()))
+        except InvalidRequirement as err:
+            header.problem(header.lines["requires"], f"Requires: {item.strip()!r} is not a valid requirement ({err})")
+    applied_upstream = None
+    text = fields.get("Applied-Upstream")
+    if text:
+        try:
+            applied_upstream = Version(text.split()[0])
+        except InvalidVersion:
+            line = header.lines["applied-upstream"]
+            header.problem(line, f"Applied-Upstream: {text!r} must start with the version that has the fix, e.g. '1.80.16'")
+    if header.problems:
+        if len(header.problems) == 1:
+            raise header.problems[0]
+        raise PatchSetError([str(p) for p in header.problems])
+    _check_hunk_headers(raw_lines, start, shown)
+    files = _parse_diff(raw_lines, start, shown)
+    return Patch(
+        path=path,
+        name=path.name,
+        number=number,
+        variant=variant,
+        sha256=hashlib.sha256(data).hexdigest(),
+        subject=fields.get("Subject") or "",
+        package=canonicalize_name(fields.get("Package") or ""),
+        versions=versions,
+        requires=tuple(requires),
+        applied_upstream=applied_upstream,
+        tests=tuple((fields.get("Test") or "").split()),
+        header=fields,
+        files=files,
+        header_lines=dict(header.lines),
+    )
+
+
+def load_patches(directory: Path) -> tuple[Patch, ...]:
+    """Parse every ``*.diff`` in ``directory``, in file-name order.
+
+    :raises PatchSetError: listing every file that failed to parse (nothing is returned then).
+    :raises PatchParseError: when exactly one file failed.
+    """
+    if not directory.is_dir():
+        msg = f"{directory}: patch directory not found; pass --patches DIR"
+        raise PatchSetError([msg])
+    patches: list[Patch] = []
+    problems: list[str] = []
+    for path in sorted(directory.glob("*.diff")):
+        try:
+            patches.append(parse_patch(path.read_bytes(), path=path))
+        except PatchSetError as err:
+            problems.extend(err.problems)
+        except PatchParseError as err:
+            problems.append(str(err))
+        except OSError as err:
+            problems.append(f"{path}: cannot read: {err.strerror or err}")
+    if problems:
+        raise PatchSetError(problems)
+    return tuple(patches)

@@ -1,0 +1,78 @@
+"""Choose the patches that apply to the installed versions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from sitepatch.errors import PatchSetError
+from sitepatch.model import Patch
+
+__all__ = ["Decision", "select_patches"]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Whether one patch is selected for the installed versions, and why not."""
+
+    patch: Patch
+    selected: bool
+    reason: str
+    """Empty when selected; otherwise a sentence saying why the patch is skipped."""
+
+
+def _decide(patch: Patch, versions: Mapping[NormalizedName, Version]) -> Decision:
+    installed = versions.get(canonicalize_name(patch.package))
+    if installed is None:
+        return Decision(patch, selected=False, reason=f"{patch.package} is not installed")
+    if not patch.versions.contains(installed, prereleases=True):
+        reason = f"{patch.package} {installed} is outside Versions {patch.versions}"
+        return Decision(patch, selected=False, reason=reason)
+    if patch.applied_upstream is not None and installed >= patch.applied_upstream:
+        reason = f"fixed upstream in {patch.package} {patch.applied_upstream} (installed {installed})"
+        return Decision(patch, selected=False, reason=reason)
+    for requirement in patch.requires:
+        other = versions.get(canonicalize_name(requirement.name))
+        if other is None:
+            return Decision(patch, selected=False, reason=f"requires {requirement}, which is not installed")
+        if not requirement.specifier.contains(other, prereleases=True):
+            reason = f"requires {requirement} (installed {requirement.name} {other})"
+            return Decision(patch, selected=False, reason=reason)
+    return Decision(patch, selected=True, reason="")
+
+
+def select_patches(patches: Sequence[Patch], versions: Mapping[NormalizedName, Version]) -> tuple[Decision, ...]:
+    """Decide, for each patch in order, whether it applies to the installed ``versions``.
+
+    A patch is selected when its package is installed at a version inside ``Versions``, below
+    ``Applied-Upstream`` (if given), and every ``Requires`` holds. Prereleases count as versions like any other.
+
+    :raises PatchSetError: when two variants of one patch number are both selected, naming both files.
+    """
+    decisions = tuple(_decide(p, versions) for p in patches)
+    chosen: dict[str, Patch] = {}
+    problems: list[str] = []
+    for decision in decisions:
+        if not decision.selected:
+            continue
+        patch = decision.patch
+        other = chosen.get(patch.number)
+        if other is not None:
+            version = versions.get(canonicalize_name(patch.package))
+            problems.append(
+                f"{other.path} and {patch.path} are variants of patch {patch.number} and both match "
+                f"{patch.package} {version} (Versions {other.versions} and {patch.versions}); "
+                "make their Versions ranges disjoint"
+            )
+        else:
+            chosen[patch.number] = patch
+    if problems:
+        raise PatchSetError(problems)
+    return decisions

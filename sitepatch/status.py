@@ -1,0 +1,156 @@
+"""Compare the target with the manifest: what is still applied, what was lost, and how to revert.
+
+Pure functions over a :class:`~sitepatch.plan.Reader`; :mod:`sitepatch.apply` does the writing for revert.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sitepatch.dist import Target, file_digest
+from sitepatch.manifest import FileRecord, Manifest
+from sitepatch.plan import FileState, Reader
+
+__all__ = ["FileStatus", "PatchStatus", "RevertPlan", "StatusReport", "plan_revert", "status_of"]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+IN_PLACE = "applied"
+LOST = "lost"
+MODIFIED = "modified"
+VERSION_CHANGED = "version-changed"
+ALREADY = "already-applied"
+
+
+@dataclass(frozen=True, slots=True)
+class FileStatus:
+    """One recorded file compared with the disk."""
+
+    path: str
+    status: str
+    """``applied`` (post-image on disk), ``lost`` (back to its pristine image) or ``modified`` (neither)."""
+    distribution: str
+
+
+@dataclass(frozen=True, slots=True)
+class PatchStatus:
+    """One recorded patch compared with the disk."""
+
+    name: str
+    status: str
+    """``applied``, ``already-applied``, ``lost``, ``modified`` or ``version-changed``."""
+    reason: str
+    files: tuple[FileStatus, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """The whole comparison; ``ok`` only when everything recorded is in place."""
+
+    target: Target
+    has_manifest: bool
+    patches: tuple[PatchStatus, ...]
+    files: tuple[FileStatus, ...]
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when a manifest exists and every recorded patch is in place."""
+        return (
+            self.has_manifest
+            and not self.problems
+            and all(p.status in (IN_PLACE, ALREADY) for p in self.patches)
+            and all(f.status == IN_PLACE for f in self.files)
+        )
+
+
+def _file_status(record: FileRecord, reader: Reader) -> FileStatus:
+    state = reader.read(record.path)
+    digest = file_digest(state.data) if state is not None else None
+    mode = state.mode if state is not None else None
+    if digest == record.post_sha256 and mode == record.post_mode:
+        status = IN_PLACE
+    elif digest == record.pre_sha256 and mode == record.pre_mode:
+        status = LOST
+    else:
+        status = MODIFIED
+    return FileStatus(record.path, status, record.distribution)
+
+
+def status_of(manifest: Manifest | None, target: Target, reader: Reader) -> StatusReport:
+    """Compare every file and patch the manifest records with what is on disk."""
+    if manifest is None:
+        return StatusReport(target, has_manifest=False, patches=(), files=(), problems=("no sitepatch manifest: nothing was applied here",))
+    files = {r.path: _file_status(r, reader) for r in manifest.files}
+    patches = []
+    for record in manifest.patches:
+        mine = tuple(files[path] for path, _ in record.files if path in files)
+        dist = target.get(record.package)
+        if dist is None:
+            status, reason = VERSION_CHANGED, f"{record.package} is no longer installed"
+        elif str(dist.version) != record.package_version:
+            status = VERSION_CHANGED
+            reason = f"{record.package} is now {dist.version}, the patch was applied to {record.package_version}"
+        elif record.status == ALREADY and not mine:
+            status, reason = ALREADY, "the change was already present"
+        elif any(f.status == MODIFIED for f in mine):
+            status = MODIFIED
+            reason = "changed since: " + ", ".join(f.path for f in mine if f.status == MODIFIED)
+        elif any(f.status == LOST for f in mine):
+            status = LOST
+            reason = "back to pristine (reinstalled?): " + ", ".join(f.path for f in mine if f.status == LOST)
+        else:
+            status, reason = IN_PLACE, ""
+        patches.append(PatchStatus(record.name, status, reason, mine))
+    return StatusReport(target, has_manifest=True, patches=tuple(patches), files=tuple(files.values()))
+
+
+@dataclass(frozen=True, slots=True)
+class RevertPlan:
+    """The writes that put every recorded file back to its pristine image."""
+
+    changes: tuple[tuple[str, FileState | None, FileState | None], ...]
+    """``(path, before, after)``; ``after`` ``None`` deletes a file the patch set created."""
+    problems: tuple[str, ...]
+    warnings: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    """Files already back to pristine."""
+
+
+def plan_revert(manifest: Manifest, reader: Reader, *, force: bool = False) -> RevertPlan:
+    """Plan restoring every file the manifest records; refuse files changed since, unless ``force``."""
+    changes = []
+    problems = []
+    warnings = []
+    unchanged = []
+    for record in manifest.files:
+        state = reader.read(record.path)
+        digest = file_digest(state.data) if state is not None else None
+        mode = state.mode if state is not None else None
+        if digest == record.pre_sha256 and mode == record.pre_mode:
+            unchanged.append(record.path)
+            continue
+        if digest != record.post_sha256 or mode != record.post_mode:
+            message = (
+                f"{record.path}: changed since sitepatch patched it (neither its patched nor its pristine image)"
+            )
+            if not force:
+                problems.append(f"{message}; reinstall {record.distribution}, or pass --force to overwrite it")
+                continue
+            warnings.append(f"{message}; --force: overwriting it with the pristine image")
+        if record.pre_sha256 is None:
+            changes.append((record.path, state, None))
+            continue
+        kept = reader.pristine(record.path)
+        if kept is None or file_digest(kept) != record.pre_sha256:
+            problems.append(
+                f"{record.path}: the pristine copy in .sitepatch/pristine is missing or damaged; "
+                f"reinstall {record.distribution} instead"
+            )
+            continue
+        mode = record.pre_mode if record.pre_mode is not None else 0o644
+        changes.append((record.path, state, FileState(kept, mode)))
+    return RevertPlan(tuple(changes), tuple(problems), tuple(warnings), tuple(unchanged))
