@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sitepatch.dist import file_digest
-from sitepatch.errors import EnvironmentProblem, LockBusyError, ManifestError, WriteError
+from sitepatch.errors import LockBusyError, ManifestError, TargetError, WriteError
 from sitepatch.manifest import MANIFEST_NAME, STATE_DIR, Manifest
 from sitepatch.plan import FileState, Plan
 
@@ -95,7 +95,7 @@ def _remove_bytecode(path: Path) -> None:
     cache = path.parent / "__pycache__"
     with contextlib.suppress(OSError):
         for pyc in cache.glob(f"{path.stem}.*.pyc"):
-            if pyc.name.split(".")[0] == path.stem and pyc.name.count(".") >= 2:  # noqa: PLR2004 - stem.tag[.opt].pyc
+            if pyc.name.split(".")[0] == path.stem and pyc.name.count(".") >= 2:
                 pyc.unlink()
 
 
@@ -184,14 +184,14 @@ class StateDir:
         """Hold the target's lock; wait up to ``timeout`` seconds for another run to finish.
 
         :raises LockBusyError: when the lock is still held after ``timeout``.
-        :raises EnvironmentProblem: when the state directory cannot be created (read-only target).
+        :raises TargetError: when the state directory cannot be created (read-only target).
         """
         try:
             self.path.mkdir(exist_ok=True)
             fd = os.open(self.path / "lock", os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as err:
             msg = f"{self.path}: cannot create sitepatch's state directory ({err.strerror}); is the target writable?"
-            raise EnvironmentProblem(msg) from err
+            raise TargetError(msg) from err
         try:
             if fcntl is not None:
                 deadline = time.monotonic() + timeout
@@ -203,7 +203,8 @@ class StateDir:
                         if err.errno not in (errno.EAGAIN, errno.EACCES):
                             raise
                         if time.monotonic() >= deadline:
-                            msg = f"{self.path / 'lock'}: another sitepatch run holds the lock after {timeout:.0f}s; try again"
+                            held = self.path / "lock"
+                            msg = f"{held}: another sitepatch run still holds the lock after {timeout:.0f}s; try again"
                             raise LockBusyError(msg) from err
                         time.sleep(0.05)
             yield

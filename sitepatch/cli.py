@@ -19,10 +19,10 @@ from typing import Any, TextIO
 from sitepatch import __version__
 from sitepatch.apply import DiskReader, StateDir, apply_plan
 from sitepatch.dist import Target, site_packages_of
-from sitepatch.errors import EnvironmentProblem, ManifestError, SitepatchError, WriteError
+from sitepatch.errors import ManifestError, SitepatchError, TargetError, WriteError
 from sitepatch.manifest import HunkRecord, Manifest, PatchRecord
 from sitepatch.parse import load_patches
-from sitepatch.plan import ALREADY, APPLIED, FAILED, SKIPPED, Plan, PatchResult, plan_run
+from sitepatch.plan import ALREADY, APPLIED, FAILED, SKIPPED, HunkResult, PatchResult, Plan, plan_run
 from sitepatch.selection import Decision, select_patches
 from sitepatch.status import StatusReport, plan_revert, status_of
 
@@ -56,10 +56,16 @@ def _build_parser(default_patches: Path) -> argparse.ArgumentParser:
     where.add_argument("--site-packages", type=Path, metavar="DIR", help="the site-packages directory to patch")
     where.add_argument("--python", metavar="PATH", help="patch the site-packages of this interpreter")
     common.add_argument(
-        "--patches", type=Path, default=default_patches, metavar="DIR", help=f"patch directory (default: {default_patches})"
+        "--patches",
+        type=Path,
+        default=default_patches,
+        metavar="DIR",
+        help=f"patch directory (default: {default_patches})",
     )
     common.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    common.add_argument("--lock-timeout", type=float, default=300.0, metavar="SECONDS", help="wait this long for another run")
+    common.add_argument(
+        "--lock-timeout", type=float, default=300.0, metavar="SECONDS", help="wait this long for another run"
+    )
 
     parser = argparse.ArgumentParser(
         prog="sitepatch",
@@ -67,9 +73,14 @@ def _build_parser(default_patches: Path) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sitepatch {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, text in (("apply", "apply the selected patches (the default)"), ("check", "plan and report; write nothing")):
+    for name, text in (
+        ("apply", "apply the selected patches (the default)"),
+        ("check", "plan and report; write nothing"),
+    ):
         sub = commands.add_parser(name, parents=[common], help=text, description=text)
-        sub.add_argument("--max-fuzz", type=int, default=0, metavar="N", help="ignore up to N outer context lines (default 0)")
+        sub.add_argument(
+            "--max-fuzz", type=int, default=0, metavar="N", help="ignore up to N outer context lines (default 0)"
+        )
         sub.add_argument("--force", action="store_true", help="patch files that are not pristine as they are (loudly)")
         if name == "apply":
             sub.add_argument("--dry-run", action="store_true", help="plan and report every verdict; write nothing")
@@ -91,7 +102,7 @@ def _distributions(target: Target) -> dict[str, str]:
     return {str(name): str(dist.version) for name, dist in sorted(target.distributions.items())}
 
 
-def _hunk_doc(h: Any) -> dict[str, Any]:
+def _hunk_doc(h: HunkResult) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "index": h.index,
         "status": h.status,
@@ -120,7 +131,13 @@ def _patch_doc(result: PatchResult) -> dict[str, Any]:
         "status": result.status,
         "reason": result.reason,
         "files": [
-            {"path": f.path, "kind": f.kind, "status": f.status, "reason": f.reason, "hunks": [_hunk_doc(h) for h in f.hunks]}
+            {
+                "path": f.path,
+                "kind": f.kind,
+                "status": f.status,
+                "reason": f.reason,
+                "hunks": [_hunk_doc(h) for h in f.hunks],
+            }
             for f in result.files
         ],
     }
@@ -133,11 +150,16 @@ def _hunk_lines(result: PatchResult) -> list[str]:
             where = f"{result.patch.display}:{h.diff_line_no}"
             if h.status in (APPLIED, ALREADY) and (h.offset or h.fuzz):
                 sign = "+" if h.offset > 0 else ""
-                lines.append(f"    {f.path}: hunk #{h.index} {h.status} at line {h.line} (offset {sign}{h.offset}, fuzz {h.fuzz})")
+                at = f"at line {h.line} (offset {sign}{h.offset}, fuzz {h.fuzz})"
+                lines.append(f"    {f.path}: hunk #{h.index} {h.status} {at}")
             elif h.status == "ambiguous":
                 cands = ", ".join(str(c) for c in h.candidates)
-                lines.append(f"    {f.path}: hunk #{h.index} ({where}) is AMBIGUOUS at fuzz {h.fuzz}: matches at lines {cands}")
-                lines.append(f"      none is its expected line {h.expected_line}; add context to the hunk so it matches once")
+                lines.append(
+                    f"    {f.path}: hunk #{h.index} ({where}) is AMBIGUOUS at fuzz {h.fuzz}: matches at lines {cands}"
+                )
+                lines.append(
+                    f"      none is its expected line {h.expected_line}; add context to the hunk so it matches once"
+                )
             elif h.status == FAILED:
                 agree = sum(1 for e, a in zip(h.expected, h.actual, strict=False) if e == a)
                 lines.append(
@@ -184,7 +206,8 @@ def _manifest_for(plan: Plan, previous: Manifest | None) -> Manifest | None:
     if not patches and not plan.records:
         return None
     names = {p.package for p in patches} | {r.distribution for r in plan.records}
-    distributions = tuple((n, str(plan.target.distributions[n].version)) for n in sorted(names) if n in plan.target.distributions)  # type: ignore[index]
+    versions = {str(k): str(v) for k, v in plan.target.versions.items()}
+    distributions = tuple((n, versions[n]) for n in sorted(names) if n in versions)
     fresh = Manifest(
         tool_version=__version__,
         target=str(plan.target.root),
@@ -219,7 +242,9 @@ def _run_apply(args: argparse.Namespace, *, dry_run: bool, hook: Callable[[str],
     decisions = select_patches(patches, target.versions)
     state = StateDir(target.root)
     reader = DiskReader(target.root)
-    editable = [d.patch.package for d in decisions if d.selected and (dist := target.get(d.patch.package)) and dist.editable]
+    editable = [
+        d.patch.package for d in decisions if d.selected and (dist := target.get(d.patch.package)) and dist.editable
+    ]
     if dry_run or editable:
         # An editable install is refused before anything is created in the target, the lock included.
         return _render_apply(args, target, decisions, state, reader, dry_run=dry_run, hook=None, recovered="")
@@ -242,14 +267,16 @@ def _render_apply(  # noqa: PLR0913 - one call site, all inputs of the rendering
     previous = state.read_manifest()
     problems = list(target.problems) if any(d.selected for d in decisions) else []
     if dry_run and state.pending_journal():
-        problems.append(f"{state.journal_path}: an interrupted run left a journal; the next apply or revert rolls it back")
+        problems.append(
+            f"{state.journal_path}: an interrupted run left a journal; the next apply or revert rolls it back"
+        )
     plan = plan_run(decisions, target, reader, previous, max_fuzz=args.max_fuzz, force=args.force)
     problems.extend(plan.problems)
     ok = plan.ok and not problems
     manifest = _manifest_for(plan, previous) if ok else None
     written = False
     if ok and not dry_run and (plan.changes or (manifest is not None and manifest is not previous)):
-        apply_plan(plan, state, manifest or previous or _empty_manifest(target), hook=hook)  # type: ignore[arg-type]
+        apply_plan(plan, state, manifest or previous or _empty_manifest(target), hook=hook)
         written = True
     summary = _summary(plan.patches)
     doc: dict[str, Any] = {
@@ -268,7 +295,8 @@ def _render_apply(  # noqa: PLR0913 - one call site, all inputs of the rendering
         "manifest": str(state.manifest_path),
         "summary": summary,
     }
-    lines = [f"target: {target.root} ({', '.join(f'{k} {v}' for k, v in _distributions(target).items() if _relevant(k, decisions))})"]
+    shown = ", ".join(f"{k} {v}" for k, v in _distributions(target).items() if _relevant(k, decisions))
+    lines = [f"target: {target.root} ({shown})"]
     if recovered:
         lines.append(f"recovered: {recovered}")
     width = max((len(r.status) for r in plan.patches), default=7) + 2
@@ -335,12 +363,14 @@ def _run_status(args: argparse.Namespace) -> Outcome:
             report.has_manifest,
             report.patches,
             report.files,
-            (*report.problems, f"{state.journal_path}: an interrupted run left a journal; run apply or revert to roll it back"),
+            (
+                *report.problems,
+                f"{state.journal_path}: an interrupted run left a journal; run apply or revert to roll it back",
+            ),
         )
     lines = [f"target: {target.root}"]
     width = max((len(p.status) for p in report.patches), default=7) + 2
-    for p in report.patches:
-        lines.append(f"{p.status:<{width}}{p.name}{': ' + p.reason if p.reason else ''}")
+    lines.extend(f"{p.status:<{width}}{p.name}{': ' + p.reason if p.reason else ''}" for p in report.patches)
     lines.extend(f"problem: {p}" for p in report.problems)
     in_place = sum(1 for p in report.patches if p.status in ("applied", "already-applied"))
     verdict = "everything recorded is in place" if report.ok else "NOT everything recorded is in place"
@@ -356,12 +386,21 @@ def _run_revert(args: argparse.Namespace, hook: Callable[[str], None] | None) ->
     def run(recovered: str) -> Outcome:
         manifest = state.read_manifest()
         if manifest is None:
-            doc = {"command": "revert", "ok": True, "dry_run": args.dry_run, "target": str(target.root), "restored": [], "problems": []}
+            doc = {
+                "command": "revert",
+                "ok": True,
+                "dry_run": args.dry_run,
+                "target": str(target.root),
+                "restored": [],
+                "problems": [],
+            }
             return Outcome(doc, (f"target: {target.root}", "nothing to revert: no sitepatch manifest here"), EXIT_OK)
         plan = plan_revert(manifest, reader, force=args.force)
         ok = not plan.problems
         if ok and not args.dry_run:
-            state.commit([(p, before, after, None) for p, before, after in plan.changes], None, operation="revert", hook=hook)
+            state.commit(
+                [(p, before, after, None) for p, before, after in plan.changes], None, operation="revert", hook=hook
+            )
         doc = {
             "command": "revert",
             "ok": ok,
@@ -377,7 +416,9 @@ def _run_revert(args: argparse.Namespace, hook: Callable[[str], None] | None) ->
         lines = [f"target: {target.root}"]
         if recovered:
             lines.append(f"recovered: {recovered}")
-        lines.extend(f"{'would restore' if args.dry_run else 'restored'}  {p}" for p, _, _ in (plan.changes if ok else ()))
+        lines.extend(
+            f"{'would restore' if args.dry_run else 'restored'}  {p}" for p, _, _ in (plan.changes if ok else ())
+        )
         lines.extend(f"pristine   {p}" for p in plan.unchanged)
         lines.extend(f"warning: {w}" for w in plan.warnings)
         if ok:
@@ -428,10 +469,8 @@ def _emit(outcome: Outcome, *, as_json: bool, out: TextIO, err: TextIO) -> None:
     if as_json:
         out.write(json.dumps(outcome.document, indent=2) + "\n")
         return
-    for line in outcome.lines:
-        out.write(line + "\n")
-    for problem in outcome.errors:
-        err.write(f"error: {problem}\n")
+    out.writelines(line + "\n" for line in outcome.lines)
+    err.writelines(f"error: {problem}\n" for problem in outcome.errors)
 
 
 def _normalise(argv: list[str]) -> list[str]:
@@ -469,7 +508,7 @@ def main(
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return EXIT_INTERRUPTED
-    except (EnvironmentProblem, ManifestError, WriteError) as error:
+    except (TargetError, ManifestError, WriteError) as error:
         return _fail(error, EXIT_ENVIRONMENT, as_json=as_json, command=command)
     except SitepatchError as error:
         return _fail(error, EXIT_FAILED, as_json=as_json, command=command)

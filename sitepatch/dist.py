@@ -19,7 +19,7 @@ from pathlib import Path
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from sitepatch.errors import EnvironmentProblem
+from sitepatch.errors import TargetError
 
 __all__ = [
     "Distribution",
@@ -135,11 +135,11 @@ class Target:
     def open(cls, root: Path) -> Target:
         """Read the distributions of the site-packages directory ``root``.
 
-        :raises EnvironmentProblem: when ``root`` is not a directory.
+        :raises TargetError: when ``root`` is not a directory.
         """
         if not root.is_dir():
             msg = f"{root}: not a directory; pass --site-packages DIR or --python PATH of the environment to patch"
-            raise EnvironmentProblem(msg)
+            raise TargetError(msg)
         root = root.resolve()
         found: dict[NormalizedName, Distribution] = {}
         problems: list[str] = []
@@ -183,7 +183,7 @@ _ASK_PATHS = "import json, sysconfig; print(json.dumps([sysconfig.get_path('pure
 def site_packages_of(python: str) -> Path:
     """Ask the interpreter ``python`` where its site-packages (purelib) is.
 
-    :raises EnvironmentProblem: when the interpreter cannot be run or answers nonsense.
+    :raises TargetError: when the interpreter cannot be run or answers nonsense.
     """
     try:
         done = subprocess.run(  # noqa: S603 - the user names the interpreter on purpose
@@ -196,7 +196,7 @@ def site_packages_of(python: str) -> Path:
         purelib, platlib = json.loads(done.stdout)
     except (OSError, subprocess.SubprocessError, ValueError) as err:
         msg = f"{python}: cannot ask this interpreter for its site-packages ({err}); check the --python path"
-        raise EnvironmentProblem(msg) from err
+        raise TargetError(msg) from err
     if purelib != platlib and Path(platlib).is_dir() and not Path(purelib).is_dir():
         return Path(platlib)
     return Path(purelib)

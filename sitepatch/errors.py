@@ -10,12 +10,12 @@ from collections.abc import Sequence
 
 __all__ = [
     "ApplyError",
-    "EnvironmentProblem",
     "LockBusyError",
     "ManifestError",
     "PatchParseError",
     "PatchSetError",
     "SitepatchError",
+    "TargetError",
     "UnsafePathError",
     "WriteError",
 ]
@@ -56,9 +56,7 @@ class PatchSetError(SitepatchError, ValueError):
         if len(self.problems) == 1:
             text = self.problems[0]
         else:
-            text = f"{len(self.problems)} problems in the patch set:\n" + "\n".join(
-                f"  - {p}" for p in self.problems
-            )
+            text = f"{len(self.problems)} problems in the patch set:\n" + "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(text)
 
 
@@ -66,11 +64,11 @@ class UnsafePathError(SitepatchError, ValueError):
     """A path in a patch would write outside the target or through a symlink."""
 
 
-class EnvironmentProblem(SitepatchError, OSError):
+class TargetError(SitepatchError, OSError):
     """The target environment cannot be used (no site-packages, editable install, unreadable metadata)."""
 
 
-class LockBusyError(EnvironmentProblem):
+class LockBusyError(TargetError):
     """Another sitepatch run holds the target's lock for longer than we are willing to wait."""
 
 

@@ -28,14 +28,17 @@ def __dir__() -> list[str]:
 
 
 def line_key(raw: bytes) -> bytes:
-    """A line without its line ending, the form lines are compared in.
+    r"""The form lines are compared in: without the line ending, so LF and CRLF agree.
 
-    >>> line_key(b"x = 1\\r\\n"), line_key(b"x = 1\\n"), line_key(b"x = 1")
-    (b'x = 1', b'x = 1', b'x = 1')
+    A last line that has no newline keeps a marker (a ``\n``, which no other key contains), so that, as in
+    GNU patch, it only matches a hunk line that says "No newline at end of file".
+
+    >>> line_key(b"x = 1\r\n"), line_key(b"x = 1\n"), line_key(b"x = 1")
+    (b'x = 1', b'x = 1', b'x = 1\n')
     """
     if raw.endswith(b"\n"):
         return raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
-    return raw
+    return raw + b"\n"
 
 
 class Image:
@@ -114,7 +117,7 @@ class Nearest:
 
 def _matches(keys: Sequence[bytes], pattern: Sequence[bytes], at: int) -> bool:
     end = at + len(pattern)
-    return 0 <= at and end <= len(keys) and keys[at:end] == list(pattern)
+    return at >= 0 and end <= len(keys) and keys[at:end] == list(pattern)
 
 
 def _find_all(image: Image, pattern: Sequence[bytes], lowest: int) -> list[int]:

@@ -117,7 +117,13 @@ class Manifest:
                         {
                             "path": path,
                             "hunks": [
-                                {"index": h.index, "status": h.status, "line": h.line, "offset": h.offset, "fuzz": h.fuzz}
+                                {
+                                    "index": h.index,
+                                    "status": h.status,
+                                    "line": h.line,
+                                    "offset": h.offset,
+                                    "fuzz": h.fuzz,
+                                }
                                 for h in hunks
                             ],
                         }

@@ -13,12 +13,14 @@ import re
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
-import unidiff
-from unidiff.constants import LINE_TYPE_EMPTY, LINE_TYPE_NO_NEWLINE
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
+from unidiff.constants import LINE_TYPE_EMPTY, LINE_TYPE_NO_NEWLINE
+from unidiff.errors import UnidiffParseError
+from unidiff.patch import Hunk as UnidiffHunk
+from unidiff.patch import PatchedFile, PatchSet
 
 from sitepatch.errors import PatchParseError, PatchSetError
 from sitepatch.model import FileKind, FilePatch, Hunk, Line, LineKind, Patch, PatchHeader
@@ -60,7 +62,9 @@ KNOWN_KEYS = (
 MAX_LINE_BYTES = 1 << 20
 """Longest line accepted in a patch file. Longer lines are refused rather than held in memory many times."""
 
-_NAME = re.compile(r"^(?P<number>\d{4})-(?P<slug>[A-Za-z0-9][A-Za-z0-9._-]*?)(?:\+(?P<variant>[A-Za-z0-9._-]+))?\.diff$")
+_NAME = re.compile(
+    r"^(?P<number>\d{4})-(?P<slug>[A-Za-z0-9][A-Za-z0-9._-]*?)(?:\+(?P<variant>[A-Za-z0-9._-]+))?\.diff$"
+)
 _KEY = re.compile(rb"^(?P<key>[A-Za-z][A-Za-z0-9-]*):(?:[ \t]+(?P<value>.*))?$")
 _DIFF_START = (b"diff ", b"--- ", b"Index: ", b"@@ ", b"+++ ")
 _MODE_SYMLINK = 0o120000
@@ -118,7 +122,9 @@ def _read_header(raw_lines: list[bytes], display: str) -> tuple[_Header, int]:
             return header, index
         if text[:1] in (b" ", b"\t"):
             if not header.fields:
-                header.problem(lineno, "a continuation line before any header field; start the header with 'Subject: ...'")
+                header.problem(
+                    lineno, "a continuation line before any header field; start the header with 'Subject: ...'"
+                )
             else:
                 piece = text.strip()
                 key, value = header.fields[-1]
@@ -137,7 +143,9 @@ def _read_header(raw_lines: list[bytes], display: str) -> tuple[_Header, int]:
                 key = match["key"].decode("ascii")
                 value = (match["value"] or b"").strip().decode("utf-8", "replace")
                 if key.lower() in header.lines:
-                    header.problem(lineno, f"header field {key!r} given twice (first at line {header.lines[key.lower()]})")
+                    header.problem(
+                        lineno, f"header field {key!r} given twice (first at line {header.lines[key.lower()]})"
+                    )
                 header.lines.setdefault(key.lower(), lineno)
                 header.fields.append((key, value))
         index += 1
@@ -193,7 +201,7 @@ def _clean_path(raw: str, *, display: str, line: int) -> str | None:
         msg = f"absolute path {raw!r}: paths must be relative to site-packages, as a/<path> and b/<path>"
         raise PatchParseError(display, line, msg)
     parts = raw.split("/")
-    if len(parts) < 2 or parts[0] not in ("a", "b"):  # noqa: PLR2004 - a prefix and at least one name
+    if len(parts) < 2 or parts[0] not in ("a", "b"):
         msg = f"path {raw!r} lacks the a/ or b/ prefix that 'patch -p1' strips; write a/{raw} and b/{raw}"
         raise PatchParseError(display, line, msg)
     rest = parts[1:]
@@ -203,7 +211,7 @@ def _clean_path(raw: str, *, display: str, line: int) -> str | None:
     return str(PurePosixPath(*rest))
 
 
-def _convert_hunk(hunk: unidiff.Hunk, index: int, offset: int, display: str) -> Hunk:
+def _convert_hunk(hunk: UnidiffHunk, index: int, offset: int, display: str) -> Hunk:
     lines: list[Line] = []
     for item in hunk:
         if item.line_type == LINE_TYPE_EMPTY:
@@ -211,13 +219,13 @@ def _convert_hunk(hunk: unidiff.Hunk, index: int, offset: int, display: str) -> 
             continue
         if item.line_type == LINE_TYPE_NO_NEWLINE:
             if not lines:  # pragma: no cover - unidiff refuses a marker before any line
-                raise PatchParseError(display, offset + item.diff_line_no, "'\\ No newline' marker before any line")
+                raise PatchParseError(display, offset, "'\\ No newline' marker before any line")
             last = lines[-1]
             lines[-1] = Line(last.kind, last.text, b"", last.diff_line_no)
             continue
         raw = item.value.encode("utf-8", "surrogateescape")
         text, eol = _strip_eol(raw)
-        lines.append(Line(LineKind(item.line_type), text, eol or b"\n", offset + item.diff_line_no))
+        lines.append(Line(LineKind(item.line_type), text, eol or b"\n", offset + (item.diff_line_no or 0)))
     first = lines[0].diff_line_no if lines else offset
     return Hunk(
         index=index,
@@ -235,7 +243,7 @@ def _mode(value: str | None) -> int | None:
     return int(value, 8) if value else None
 
 
-def _convert_file(pf: unidiff.PatchedFile, offset: int, display: str, raw_lines: list[bytes]) -> FilePatch:
+def _convert_file(pf: PatchedFile, offset: int, display: str, raw_lines: list[bytes]) -> FilePatch:
     line = offset + (pf.diff_line_no or 1)
     if line >= 2 and raw_lines[line - 1].startswith(b"+++ ") and raw_lines[line - 2].startswith(b"--- "):
         line -= 1  # name the '--- a/...' line that opens the section, not the '+++' line unidiff saw last
@@ -277,8 +285,8 @@ def _convert_file(pf: unidiff.PatchedFile, offset: int, display: str, raw_lines:
 def _parse_diff(raw_lines: list[bytes], start: int, display: str) -> tuple[FilePatch, ...]:
     source = _LineSource(raw_lines, start)
     try:
-        patchset = unidiff.PatchSet(iter(source))
-    except unidiff.UnidiffParseError as err:
+        patchset = PatchSet(iter(source))
+    except UnidiffParseError as err:
         line = source.position + 1
         text = str(err)
         if "shorter" in text:
@@ -288,17 +296,23 @@ def _parse_diff(raw_lines: list[bytes], start: int, display: str) -> tuple[FileP
             text = "the hunk has fewer lines than its @@ header counts (truncated, or wrong counts)"
         elif "longer" in text:
             text = "the hunk has more lines than its @@ header counts"
-        raise PatchParseError(display, line, f"malformed diff: {text}; regenerate it with 'diff -u' or 'git diff'") from err
+        raise PatchParseError(
+            display, line, f"malformed diff: {text}; regenerate it with 'diff -u' or 'git diff'"
+        ) from err
     if not patchset:
-        raise PatchParseError(display, start + 1, "the patch has a header but no diff (no '--- a/...' / '+++ b/...' section)")
+        raise PatchParseError(
+            display, start + 1, "the patch has a header but no diff (no '--- a/...' / '+++ b/...' section)"
+        )
     files = tuple(_convert_file(pf, start, display, raw_lines) for pf in patchset)
     _check_hunk_ends(files, raw_lines, display)
     seen: dict[str, int] = {}
     for fp in files:
         for path in {fp.source_path, fp.target_path} - {None}:
-            assert path is not None  # noqa: S101 - narrowed by the set difference above
+            assert path is not None
             if path in seen:
-                msg = f"{path} appears twice in this patch (first at line {seen[path]}); merge its hunks into one section"
+                msg = (
+                    f"{path} appears twice in this patch (first at line {seen[path]}); merge its hunks into one section"
+                )
                 raise PatchParseError(display, fp.diff_line_no, msg)
             seen[path] = fp.diff_line_no
     return files
@@ -373,7 +387,9 @@ def parse_patch(data: bytes, *, path: Path, display: str | None = None) -> Patch
         try:
             versions = SpecifierSet(text)
         except InvalidSpecifier:
-            header.problem(header.lines["versions"], f"Versions: {text!r} is not a valid specifier{_specifier_hint(text)}")
+            header.problem(
+                header.lines["versions"], f"Versions: {text!r} is not a valid specifier{_specifier_hint(text)}"
+            )
     requires: list[Requirement] = []
     for item in re.split(r"[;\n]", fields.get("Requires") or ""):
         if not item.strip():
@@ -389,7 +405,9 @@ def parse_patch(data: bytes, *, path: Path, display: str | None = None) -> Patch
             applied_upstream = Version(text.split()[0])
         except InvalidVersion:
             line = header.lines["applied-upstream"]
-            header.problem(line, f"Applied-Upstream: {text!r} must start with the version that has the fix, e.g. '1.80.16'")
+            header.problem(
+                line, f"Applied-Upstream: {text!r} must start with the version that has the fix, e.g. '1.80.16'"
+            )
     if header.problems:
         if len(header.problems) == 1:
             raise header.problems[0]

@@ -12,14 +12,14 @@ patch removed from the set is undone, and a run with nothing new writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from sitepatch.dist import Target, file_digest, record_digest
 from sitepatch.locate import Ambiguous, Image, Placement, locate, nearest
 from sitepatch.manifest import FileRecord, Manifest
-from sitepatch.model import FileKind, FilePatch, Hunk, LineKind, Patch
+from sitepatch.model import FileKind, FilePatch, Hunk, Line, LineKind, Patch
 from sitepatch.selection import Decision
 
 __all__ = [
@@ -27,8 +27,8 @@ __all__ = [
     "FileResult",
     "FileState",
     "HunkResult",
-    "Plan",
     "PatchResult",
+    "Plan",
     "Reader",
     "apply_file_patch",
     "plan_run",
@@ -172,8 +172,13 @@ class _Cursor:
     copied: int = 0
 
 
+def _keys(lines: Sequence[Line]) -> list[bytes]:
+    """Hunk lines in the form :func:`sitepatch.locate.line_key` gives file lines."""
+    return [ln.text if ln.eol else ln.text + b"\n" for ln in lines]
+
+
 def _failed_hunk(image: Image, hunk: Hunk, expected: int, result: Placement | Ambiguous | None) -> HunkResult:
-    pre = [ln.text for ln in hunk.source_lines()]
+    pre = _keys(hunk.source_lines())
     if isinstance(result, Ambiguous):
         return HunkResult(
             index=hunk.index,
@@ -194,7 +199,7 @@ def _failed_hunk(image: Image, hunk: Hunk, expected: int, result: Placement | Am
         fuzz=0,
         diff_line_no=hunk.diff_line_no,
         expected_line=expected + 1,
-        expected=tuple(_text(t) for t in pre),
+        expected=tuple(_text(t.rstrip(b"\n")) for t in pre),
         actual=tuple(_text(a.rstrip(b"\r\n")) for a in near.actual),
         nearest_line=near.start + 1,
     )
@@ -222,8 +227,8 @@ def apply_file_patch(
     cursor = _Cursor()
     results: list[HunkResult] = []
     for hunk in fp.hunks:
-        pre = [ln.text for ln in hunk.source_lines()]
-        post = [ln.text for ln in hunk.target_lines()]
+        pre = _keys(hunk.source_lines())
+        post = _keys(hunk.target_lines())
         expected = (hunk.source_start - 1 if pre else hunk.source_start) + cursor.offset
         forward = locate(
             image,
@@ -237,7 +242,8 @@ def apply_file_patch(
         )
         backward: Placement | Ambiguous | None = None
         rev_expected = (hunk.target_start - 1 if post else hunk.target_start) + cursor.offset
-        if _rank(forward, expected) != (0, 0) and data is not None:
+        # An empty pre-image matches anywhere, so such a hunk is already applied if its lines stand where it goes.
+        if (_rank(forward, expected) != (0, 0) or not pre) and data is not None:
             backward = locate(
                 image,
                 post,
@@ -250,7 +256,10 @@ def apply_file_patch(
             )
         fwd_rank = _rank(forward, expected)
         rev_rank = _rank(backward, rev_expected)
-        if isinstance(forward, Placement) and (rev_rank is None or fwd_rank is not None and fwd_rank <= rev_rank):
+        take_forward = rev_rank is None or (
+            fwd_rank is not None and fwd_rank <= rev_rank and (pre or rev_rank != (0, 0))
+        )
+        if isinstance(forward, Placement) and take_forward:
             out.extend(image.lines[cursor.copied : forward.start + forward.top])
             middle = hunk.lines[forward.top : len(hunk.lines) - forward.bottom]
             at = forward.start + forward.top
@@ -266,13 +275,29 @@ def apply_file_patch(
             cursor.lowest = forward.end
             cursor.offset = forward.offset
             results.append(
-                HunkResult(hunk.index, APPLIED, forward.start + 1, forward.offset, forward.fuzz, hunk.diff_line_no, expected + 1)
+                HunkResult(
+                    hunk.index,
+                    APPLIED,
+                    forward.start + 1,
+                    forward.offset,
+                    forward.fuzz,
+                    hunk.diff_line_no,
+                    expected + 1,
+                )
             )
         elif isinstance(backward, Placement):
             cursor.lowest = backward.end
             cursor.offset = backward.offset
             results.append(
-                HunkResult(hunk.index, ALREADY, backward.start + 1, backward.offset, backward.fuzz, hunk.diff_line_no, expected + 1)
+                HunkResult(
+                    hunk.index,
+                    ALREADY,
+                    backward.start + 1,
+                    backward.offset,
+                    backward.fuzz,
+                    hunk.diff_line_no,
+                    expected + 1,
+                )
             )
         else:
             results.append(_failed_hunk(image, hunk, expected, forward if forward is not None else backward))
@@ -327,7 +352,6 @@ class _Work:
 
     def _pristine_of(self, path: str, package: str, state: FileState | None) -> tuple[FileState | None, str]:
         record = self.manifest.file(path) if self.manifest else None
-        digest = file_digest(state.data) if state is not None else None
         if record is not None and _still_recorded(record, state):
             if record.pre_sha256 is None:
                 return None, ""
@@ -348,9 +372,15 @@ class _Work:
                 return None, f"{path}: listed in {dist.dist_info.name}/RECORD but missing; reinstall {package}"
             return None, ""
         if listed is None:
-            return state, f"{path}: exists but is not a file of {package} {dist.version} (not in RECORD); remove it or reinstall"
+            return (
+                state,
+                f"{path}: exists but is not a file of {package} {dist.version} (not in RECORD); remove it or reinstall",
+            )
         if not listed:
-            return state, f"{path}: RECORD has no hash for it, so it cannot be verified as pristine; use --force to patch it anyway"
+            return (
+                state,
+                f"{path}: RECORD has no hash for it, so it cannot be verified as pristine; --force patches it anyway",
+            )
         if record_digest(state.data) != listed:
             why = "differs from RECORD" + (" and from sitepatch's post-image" if record is not None else "")
             return state, (
@@ -370,7 +400,7 @@ def _patch_result(work: _Work, patch: Patch, max_fuzz: int) -> PatchResult:
     staged: dict[str, FileState | None] = {}
     for fp in patch.files:
         for path in {fp.source_path, fp.target_path} - {None}:
-            assert path is not None  # noqa: S101 - narrowed by the set difference
+            assert path is not None
             unsafe = work.reader.unsafe(path)
             if dist is not None and not dist.owns(path):
                 unsafe = unsafe or f"{path} is not a file of {patch.package} (not in its RECORD or its packages)"
@@ -401,16 +431,22 @@ def _describe_failure(hunks: Sequence[HunkResult]) -> str:
     for h in hunks:
         if h.status == AMBIGUOUS:
             lines = ", ".join(str(c) for c in h.candidates)
-            parts.append(f"hunk #{h.index} is ambiguous: it matches at lines {lines}, none of them line {h.expected_line}")
+            parts.append(
+                f"hunk #{h.index} is ambiguous: it matches at lines {lines}, none of them line {h.expected_line}"
+            )
         elif h.status == FAILED:
-            parts.append(f"hunk #{h.index} FAILED (expected at line {h.expected_line}; nearest match at line {h.nearest_line})")
+            parts.append(
+                f"hunk #{h.index} FAILED (expected at line {h.expected_line}; nearest match at line {h.nearest_line})"
+            )
     if not parts:
         done = ", ".join(f"#{h.index}" for h in hunks if h.status == ALREADY)
         return f"partly applied: hunks {done} are already applied, the others are not"
     return "; ".join(parts)
 
 
-def _file_result(work: _Work, patch: Patch, fp: FilePatch, staged: dict[str, FileState | None], max_fuzz: int) -> FileResult:
+def _file_result(
+    work: _Work, patch: Patch, fp: FilePatch, staged: dict[str, FileState | None], max_fuzz: int
+) -> FileResult:
     def image(path: str) -> FileState | None:
         if path in staged:
             return staged[path]
@@ -419,7 +455,7 @@ def _file_result(work: _Work, patch: Patch, fp: FilePatch, staged: dict[str, Fil
     kind = fp.kind
     if kind in (FileKind.MODIFY, FileKind.DELETE):
         source = fp.source_path
-        assert source is not None  # noqa: S101 - modify and delete have a source
+        assert source is not None
         state = image(source)
         if state is None:
             if kind is FileKind.DELETE:
@@ -440,7 +476,7 @@ def _file_result(work: _Work, patch: Patch, fp: FilePatch, staged: dict[str, Fil
         staged[source] = FileState(new if new is not None else state.data, mode)
         return FileResult(fp.path, kind.value, APPLIED, hunks)
     target = fp.target_path
-    assert target is not None  # noqa: S101 - create, rename and copy have a target
+    assert target is not None
     existing = image(target)
     if kind is FileKind.CREATE:
         new, hunks, status = apply_file_patch(None, fp, max_fuzz=0)
@@ -451,7 +487,7 @@ def _file_result(work: _Work, patch: Patch, fp: FilePatch, staged: dict[str, Fil
         staged[target] = FileState(new or b"", fp.new_mode & 0o777 if fp.new_mode is not None else 0o644)
         return FileResult(fp.path, kind.value, status, hunks)
     source = fp.source_path
-    assert source is not None  # noqa: S101 - rename and copy have a source
+    assert source is not None
     origin = image(source)
     if origin is None:
         if existing is not None and kind is FileKind.RENAME:
@@ -465,7 +501,9 @@ def _file_result(work: _Work, patch: Patch, fp: FilePatch, staged: dict[str, Fil
         return FileResult(fp.path, kind.value, FAILED, (), f"cannot {kind.value} {source} onto {target}: it exists")
     new, hunks, status = apply_file_patch(origin.data, fp, max_fuzz=max_fuzz)
     if status != APPLIED and fp.hunks:
-        return FileResult(fp.path, kind.value, FAILED, hunks, _describe_failure(hunks) if status == FAILED else "already applied")
+        return FileResult(
+            fp.path, kind.value, FAILED, hunks, _describe_failure(hunks) if status == FAILED else "already applied"
+        )
     mode = fp.new_mode & 0o777 if fp.new_mode is not None else origin.mode
     staged[target] = FileState(new if new is not None else origin.data, mode)
     if kind is FileKind.RENAME:
@@ -502,9 +540,7 @@ def plan_run(  # noqa: PLR0913 - the run's inputs, each distinct
     # Files sitepatch patched earlier but that no selected patch touches now go back to pristine.
     dropped: list[str] = []
     if manifest is not None:
-        for record in manifest.patches:
-            if record.name not in selected_names:
-                dropped.append(record.name)
+        dropped = [record.name for record in manifest.patches if record.name not in selected_names]
         for file_record in manifest.files:
             if file_record.path not in work.images and target.get(file_record.distribution) is not None:
                 work.base(file_record.path, file_record.distribution)
@@ -516,7 +552,9 @@ def plan_run(  # noqa: PLR0913 - the run's inputs, each distinct
         pristine = work.pristine[path]
         before = work.current.get(path)
         if after != before:
-            changes.append(FileChange(path, work.owners[path], before, after, pristine, tuple(work.touched_by.get(path, ()))))
+            changes.append(
+                FileChange(path, work.owners[path], before, after, pristine, tuple(work.touched_by.get(path, ())))
+            )
         if after != pristine:
             records.append(
                 FileRecord(

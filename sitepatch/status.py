@@ -83,7 +83,13 @@ def _file_status(record: FileRecord, reader: Reader) -> FileStatus:
 def status_of(manifest: Manifest | None, target: Target, reader: Reader) -> StatusReport:
     """Compare every file and patch the manifest records with what is on disk."""
     if manifest is None:
-        return StatusReport(target, has_manifest=False, patches=(), files=(), problems=("no sitepatch manifest: nothing was applied here",))
+        return StatusReport(
+            target,
+            has_manifest=False,
+            patches=(),
+            files=(),
+            problems=("no sitepatch manifest: nothing was applied here",),
+        )
     files = {r.path: _file_status(r, reader) for r in manifest.files}
     patches = []
     for record in manifest.patches:
@@ -122,7 +128,7 @@ class RevertPlan:
 
 def plan_revert(manifest: Manifest, reader: Reader, *, force: bool = False) -> RevertPlan:
     """Plan restoring every file the manifest records; refuse files changed since, unless ``force``."""
-    changes = []
+    changes: list[tuple[str, FileState | None, FileState | None]] = []
     problems = []
     warnings = []
     unchanged = []
@@ -134,9 +140,7 @@ def plan_revert(manifest: Manifest, reader: Reader, *, force: bool = False) -> R
             unchanged.append(record.path)
             continue
         if digest != record.post_sha256 or mode != record.post_mode:
-            message = (
-                f"{record.path}: changed since sitepatch patched it (neither its patched nor its pristine image)"
-            )
+            message = f"{record.path}: changed since sitepatch patched it (neither its patched nor its pristine image)"
             if not force:
                 problems.append(f"{message}; reinstall {record.distribution}, or pass --force to overwrite it")
                 continue

@@ -9,7 +9,11 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["make_diff", "make_site", "record_hash", "snapshot", "write_patch"]
+__all__ = ["SOURCE", "make_diff", "make_site", "record_hash", "snapshot", "write_patch"]
+
+
+SOURCE = b"".join(f"line {i}\n".encode() for i in range(1, 41))
+"""The fixture module's pristine content: 40 numbered lines."""
 
 
 def record_hash(data: bytes) -> str:

@@ -5,9 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from fakesite import make_site
-
-SOURCE = b"".join(f"line {i}\n".encode() for i in range(1, 41))
+from fakesite import SOURCE, make_site
 
 
 @pytest.fixture

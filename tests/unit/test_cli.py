@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SOURCE
-from fakesite import make_diff, make_site, snapshot, write_patch
+from fakesite import SOURCE, make_diff, make_site, snapshot, write_patch
 
 Run = Callable[..., tuple[int, str, str]]
 REPO = Path(__file__).resolve().parents[2]
@@ -92,7 +91,9 @@ def test_a_dry_run_writes_nothing_at_all(run: Run, site: Path, one_patch: Path, 
     assert not (site / ".sitepatch").exists()
 
 
-def test_a_failing_patch_writes_nothing_and_shows_expected_and_actual_lines(run: Run, site: Path, patches: Path) -> None:
+def test_a_failing_patch_writes_nothing_and_shows_expected_and_actual_lines(
+    run: Run, site: Path, patches: Path
+) -> None:
     write_patch(patches, "0001-ok.diff", make_diff(SOURCE, change(SOURCE, b"line 5\n", b"five\n"), "demo/mod.py"))
     other = change(SOURCE, b"line 30\n", b"line thirty\n")
     bad = make_diff(SOURCE, other, "demo/mod.py").replace(b" line 29\n", b" line 29 (changed upstream)\n")
@@ -118,8 +119,17 @@ def test_an_ambiguous_hunk_is_refused_with_its_candidate_lines(run: Run, site: P
     record = site / "demo-1.0.dist-info/RECORD"
     from fakesite import record_hash
 
-    record.write_text(record.read_text().replace(next(ln for ln in record.read_text().splitlines() if ln.startswith("demo/mod.py")), f"demo/mod.py,{record_hash(data)},{len(data)}"))
-    write_patch(patches, "0001-amb.diff", b"--- a/demo/mod.py\n+++ b/demo/mod.py\n@@ -50,7 +50,7 @@\n a\n b\n c\n-d\n+D\n e\n f\n g\n")
+    record.write_text(
+        record.read_text().replace(
+            next(ln for ln in record.read_text().splitlines() if ln.startswith("demo/mod.py")),
+            f"demo/mod.py,{record_hash(data)},{len(data)}",
+        )
+    )
+    write_patch(
+        patches,
+        "0001-amb.diff",
+        b"--- a/demo/mod.py\n+++ b/demo/mod.py\n@@ -50,7 +50,7 @@\n a\n b\n c\n-d\n+D\n e\n f\n g\n",
+    )
     code, out, _ = run("--json")
     assert code == 1
     hunk = json.loads(out)["patches"][0]["files"][0]["hunks"][0]
@@ -376,7 +386,10 @@ def test_stale_unchecked_hash_bytecode_cannot_run_old_code(run: Run, site: Path,
     record = site / "demo-1.0.dist-info/RECORD"
     from fakesite import record_hash
 
-    lines = [f"demo/mod.py,{record_hash(old)},{len(old)}" if ln.startswith("demo/mod.py") else ln for ln in record.read_text().splitlines()]
+    lines = [
+        f"demo/mod.py,{record_hash(old)},{len(old)}" if ln.startswith("demo/mod.py") else ln
+        for ln in record.read_text().splitlines()
+    ]
     record.write_text("\n".join(lines) + "\n")
     py_compile.compile(str(module), invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH, doraise=True)
     write_patch(patches, "0001-value.diff", make_diff(old, b"VALUE = 'new'\n", "demo/mod.py"))
@@ -415,14 +428,26 @@ def test_python_option_asks_that_interpreter(run: Run) -> None:
     assert json.loads(out)["target"] == str(Path(sysconfig.get_path("purelib")).resolve())
 
 
-def test_the_repo_entry_point_runs_without_installing(tmp_path: Path, site: Path, one_patch: Path, patches: Path) -> None:
+def test_the_repo_entry_point_runs_without_installing(
+    tmp_path: Path, site: Path, one_patch: Path, patches: Path
+) -> None:
     done = subprocess.run(
-        [sys.executable, str(REPO / "apply_patches.py"), "check", "--site-packages", str(site), "--patches", str(patches)],
+        [
+            sys.executable,
+            str(REPO / "apply_patches.py"),
+            "check",
+            "--site-packages",
+            str(site),
+            "--patches",
+            str(patches),
+        ],
         capture_output=True,
         text=True,
         check=False,
     )
     assert done.returncode == 0, done.stderr
     assert "applied  0001-twenty.diff" in done.stdout
-    done = subprocess.run([sys.executable, "-m", "sitepatch", "--version"], capture_output=True, text=True, check=True, cwd=REPO)
+    done = subprocess.run(
+        [sys.executable, "-m", "sitepatch", "--version"], capture_output=True, text=True, check=True, cwd=REPO
+    )
     assert done.stdout.startswith("sitepatch ")

@@ -69,15 +69,46 @@ def test_optional_fields_are_parsed() -> None:
 @pytest.mark.parametrize(
     ("data", "line", "text"),
     [
-        pytest.param(b"Package: demo\nVersions: >=1\n\n" + DIFF, 1, "missing required header field 'Subject:'", id="no subject"),
-        pytest.param(b"Subject: x\nPackage: demo\nVersions: 1.80.10\n\n" + DIFF, 3, "did you mean '==1.80.10'?", id="bare version"),
-        pytest.param(b"Subject: x\nPackage: demo\nVersions: >=banana\n\n" + DIFF, 3, "PEP 440 specifier", id="bad specifier"),
-        pytest.param(b"Subject: x\nPackage: demo\nVersions: >=1\nVersion: 2\n\n" + DIFF, 4, "did you mean 'Versions'?", id="typo key"),
+        pytest.param(
+            b"Package: demo\nVersions: >=1\n\n" + DIFF, 1, "missing required header field 'Subject:'", id="no subject"
+        ),
+        pytest.param(
+            b"Subject: x\nPackage: demo\nVersions: 1.80.10\n\n" + DIFF,
+            3,
+            "did you mean '==1.80.10'?",
+            id="bare version",
+        ),
+        pytest.param(
+            b"Subject: x\nPackage: demo\nVersions: >=banana\n\n" + DIFF, 3, "PEP 440 specifier", id="bad specifier"
+        ),
+        pytest.param(
+            b"Subject: x\nPackage: demo\nVersions: >=1\nVersion: 2\n\n" + DIFF,
+            4,
+            "did you mean 'Versions'?",
+            id="typo key",
+        ),
         pytest.param(b"Subject: x\nSubject: y\nPackage: demo\nVersions: >=1\n\n" + DIFF, 2, "given twice", id="twice"),
-        pytest.param(b"Subject: x\nPackage: demo\nVersions: >=1\nRequires: ???\n\n" + DIFF, 4, "not a valid requirement", id="requires"),
-        pytest.param(b" x\nSubject: x\nPackage: demo\nVersions: >=1\n\n" + DIFF, 1, "continuation line", id="continuation first"),
-        pytest.param(b"Subject: x\nPackage: demo\nVersions: >=1\nApplied-Upstream: soon\n\n" + DIFF, 4, "Applied-Upstream", id="upstream"),
-        pytest.param(b"Subject: x\nPackage: demo\nVersions: >=1\nthis is prose\n\n" + DIFF, 4, "expected a header field", id="prose"),
+        pytest.param(
+            b"Subject: x\nPackage: demo\nVersions: >=1\nRequires: ???\n\n" + DIFF,
+            4,
+            "not a valid requirement",
+            id="requires",
+        ),
+        pytest.param(
+            b" x\nSubject: x\nPackage: demo\nVersions: >=1\n\n" + DIFF, 1, "continuation line", id="continuation first"
+        ),
+        pytest.param(
+            b"Subject: x\nPackage: demo\nVersions: >=1\nApplied-Upstream: soon\n\n" + DIFF,
+            4,
+            "Applied-Upstream",
+            id="upstream",
+        ),
+        pytest.param(
+            b"Subject: x\nPackage: demo\nVersions: >=1\nthis is prose\n\n" + DIFF,
+            4,
+            "expected a header field",
+            id="prose",
+        ),
     ],
 )
 def test_header_problems_name_the_line(data: bytes, line: int, text: str) -> None:
@@ -97,14 +128,24 @@ def test_several_header_problems_are_reported_together() -> None:
     ("body", "line", "text"),
     [
         pytest.param(b"", 5, "header but no diff", id="header only"),
-        pytest.param(b"--- a/demo/x.py\n+++ b/demo/x.py\n@@ -1,3 +1,3 @@\n a\n-b\n", 7, "malformed diff", id="truncated hunk"),
-        pytest.param(b"--- a/demo/x.py\n+++ b/demo/x.py\n@@ -1,2 +1,2 @@\n a\n-b\n+B\n c\n d\n", 11, "more lines than its @@ header", id="hunk too long"),
+        pytest.param(
+            b"--- a/demo/x.py\n+++ b/demo/x.py\n@@ -1,3 +1,3 @@\n a\n-b\n", 7, "malformed diff", id="truncated hunk"
+        ),
+        pytest.param(
+            b"--- a/demo/x.py\n+++ b/demo/x.py\n@@ -1,2 +1,2 @@\n a\n-b\n+B\n c\n d\n",
+            11,
+            "more lines than its @@ header",
+            id="hunk too long",
+        ),
         pytest.param(b"--- /etc/passwd\n+++ /etc/passwd\n@@ -1 +1 @@\n-a\n+b\n", 5, "absolute path", id="absolute"),
         pytest.param(b"--- a/../x.py\n+++ b/../x.py\n@@ -1 +1 @@\n-a\n+b\n", 5, "unsafe path", id="dotdot"),
         pytest.param(b"--- x.py\n+++ x.py\n@@ -1 +1 @@\n-a\n+b\n", 5, "a/ or b/ prefix", id="no prefix"),
         pytest.param(b'--- "a/x\\ty.py"\n+++ "b/x\\ty.py"\n@@ -1 +1 @@\n-a\n+b\n', 5, "quoted", id="quoted"),
         pytest.param(
-            b"diff --git a/x.bin b/x.bin\nindex 1..2 100644\nGIT binary patch\nliteral 1\nIcmZ?l0000\n\n", 5, "binary", id="git binary"
+            b"diff --git a/x.bin b/x.bin\nindex 1..2 100644\nGIT binary patch\nliteral 1\nIcmZ?l0000\n\n",
+            5,
+            "binary",
+            id="git binary",
         ),
         pytest.param(b"Binary files a/x.bin and b/x.bin differ\n", 5, "binary", id="binary differ"),
         pytest.param(
@@ -114,10 +155,15 @@ def test_several_header_problems_are_reported_together() -> None:
             id="symlink",
         ),
         pytest.param(
-            b"--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n--- a/x.py\n+++ b/x.py\n@@ -3 +3 @@\n-c\n+d\n", 10, "appears twice", id="duplicate"
+            b"--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n--- a/x.py\n+++ b/x.py\n@@ -3 +3 @@\n-c\n+d\n",
+            10,
+            "appears twice",
+            id="duplicate",
         ),
         pytest.param(b"--- a/x.py\r\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n", 6, "mixed line endings", id="mixed crlf"),
-        pytest.param(b"--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-" + b"a" * (1 << 20) + b"\n+b\n", 8, "byte limit", id="huge line"),
+        pytest.param(
+            b"--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-" + b"a" * (1 << 20) + b"\n+b\n", 8, "byte limit", id="huge line"
+        ),
     ],
 )
 def test_diff_problems_name_the_line(body: bytes, line: int, text: str) -> None:

@@ -122,7 +122,15 @@ def test_a_read_only_directory_fails_cleanly(run: Run, many: Path) -> None:  # p
 
 
 def test_eight_concurrent_runs_apply_once(many: Path, patches: Path) -> None:
-    command = [sys.executable, str(REPO / "apply_patches.py"), "--site-packages", str(many), "--patches", str(patches), "--json"]
+    command = [
+        sys.executable,
+        str(REPO / "apply_patches.py"),
+        "--site-packages",
+        str(many),
+        "--patches",
+        str(patches),
+        "--json",
+    ]
     procs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(8)]
     results = []
     for proc in procs:
