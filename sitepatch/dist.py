@@ -61,7 +61,8 @@ class Distribution:
     version: Version
     dist_info: Path
     editable: bool
-    """True when ``direct_url.json`` says the install is editable (its files live elsewhere)."""
+    """True for an editable install (``direct_url.json`` says so) or a legacy source install (``.egg-info``):
+    its files are not the wheel's, so sitepatch refuses to write to them."""
     record: dict[str, str] = field(repr=False, hash=False, compare=False)
     """RECORD's paths (relative to site-packages, POSIX) mapped to their ``sha256=`` hash or ``""``."""
     top_levels: frozenset[str] = frozenset()
@@ -79,8 +80,8 @@ class Distribution:
         return "/" in path and first in self.top_levels and not first.endswith((".dist-info", ".data"))
 
 
-def _read_metadata(dist_info: Path) -> tuple[str, str]:
-    text = (dist_info / "METADATA").read_text(encoding="utf-8", errors="replace")
+def _read_metadata(dist_info: Path, name: str = "METADATA") -> tuple[str, str]:
+    text = (dist_info / name).read_text(encoding="utf-8", errors="replace")
     name = version = ""
     for line in text.splitlines():
         if not line.strip():
@@ -143,6 +144,16 @@ class Target:
         root = root.resolve()
         found: dict[NormalizedName, Distribution] = {}
         problems: list[str] = []
+        for egg_info in sorted([*root.glob("*.egg-info"), *root.glob("*.egg-link")]):
+            # A legacy source or develop install: no RECORD to check against, often not even the files here.
+            meta = egg_info / "PKG-INFO" if egg_info.is_dir() else None
+            try:
+                raw_name, raw_version = _read_metadata(egg_info, "PKG-INFO") if meta and meta.exists() else ("", "")
+                version = Version(raw_version or egg_info.stem.split("-")[1])
+            except (OSError, InvalidVersion, IndexError):
+                version = Version("0")
+            name = canonicalize_name(raw_name or egg_info.stem.split("-", 1)[0])
+            found[name] = Distribution(name, version, egg_info, editable=True, record={}, top_levels=frozenset())
         for dist_info in sorted(root.glob("*.dist-info")):
             try:
                 raw_name, raw_version = _read_metadata(dist_info)

@@ -393,7 +393,10 @@ class _Work:
 def _patch_result(work: _Work, patch: Patch, max_fuzz: int) -> PatchResult:
     dist = work.target.get(patch.package)
     if dist is not None and dist.editable:
-        reason = f"{patch.package} is an editable install ({dist.dist_info.name}); patch its source tree instead"
+        reason = (
+            f"{patch.package} is an editable or source install ({dist.dist_info.name}); "
+            "sitepatch only writes to wheel installs: patch the source tree instead"
+        )
         work.problems.append(reason)
         return PatchResult(patch, FAILED, reason)
     files: list[FileResult] = []

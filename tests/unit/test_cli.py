@@ -208,11 +208,23 @@ def test_a_locally_modified_file_is_refused_unless_forced(run: Run, site: Path, 
     assert target.read_bytes() == PATCHED + b"# local edit\n"
 
 
+def test_a_legacy_source_install_is_refused(tmp_path: Path, patches: Path, one_patch: Path, run: Run) -> None:
+    site = tmp_path / "egg"
+    (site / "demo").mkdir(parents=True)
+    (site / "demo/mod.py").write_bytes(SOURCE)
+    (site / "demo-1.0-py3.11.egg-info").mkdir()
+    (site / "demo-1.0-py3.11.egg-info/PKG-INFO").write_text("Metadata-Version: 1.1\nName: demo\nVersion: 1.0\n")
+    code, _, err = run("--site-packages", str(site))
+    assert code == 1
+    assert "editable or source install (demo-1.0-py3.11.egg-info)" in err
+    assert not (site / ".sitepatch").exists()
+
+
 def test_an_editable_install_is_refused(tmp_path: Path, patches: Path, one_patch: Path, run: Run) -> None:
     site = make_site(tmp_path / "editable", {"demo/mod.py": SOURCE}, editable=True)
     code, _, err = run("--site-packages", str(site))
     assert code == 1
-    assert "editable install" in err
+    assert "editable or source install" in err
     assert not (site / ".sitepatch").exists()
 
 
