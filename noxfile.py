@@ -1,32 +1,50 @@
-"""Sessions: ``tests`` and ``lint`` for the engine; ``patched``/``unpatched`` per pinned LiteLLM (versions.lock).
+"""Sessions for the engine and for the LiteLLM patch set.
+
+Engine: ``tests`` (unit and property tests) and ``lint``. Patch set, for every pin in ``versions.lock``:
+``patched`` (install the pin, apply the set, verify against the lock, run the regression tests: all pass) and
+``unpatched`` (the same install without patches: every test of every selected patch must fail). ``matrix``
+prints the pins x patches result. ``latest`` tries the newest LiteLLM on the index (not pinned, not default).
 
 Run ``nox`` for the default sessions, ``nox -l`` to list them all.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import nox
 
 nox.needs_version = ">=2024.4.15"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = False
-nox.options.sessions = ["tests", "lint"]
+nox.options.sessions = ["tests", "lint", "patched", "unpatched", "matrix"]
 
+ROOT = Path(__file__).resolve().parent
+REPORTS = ROOT / "reports"
 RUNTIME = ["unidiff>=0.7.5", "packaging>=22"]
 TEST = ["pytest>=8", "hypothesis>=6.100", "pytest-cov>=5"]
+LOCK: dict[str, Any] = json.loads((ROOT / "versions.lock").read_text(encoding="utf-8"))
+PINS: list[str] = list(LOCK["pins"])
+# The regression tests run LiteLLM, whose own deprecation warnings are not ours to fail on.
+REGRESSION_OPTIONS = [
+    "tests/regression",
+    "-p",
+    "no:cacheprovider",
+    "-o",
+    "filterwarnings=default",
+    "-o",
+    "testpaths=tests/regression",
+    "-ra",
+]
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the engine's unit and property tests with branch coverage (no network, no LiteLLM)."""
     session.install(*RUNTIME, *TEST)
-    session.run(
-        "pytest",
-        "--cov=sitepatch",
-        "--cov-branch",
-        "--cov-report=term",
-        *session.posargs,
-    )
+    session.run("pytest", "--cov=sitepatch", "--cov-branch", "--cov-report=term", *session.posargs)
 
 
 @nox.session(python=["3.10", "3.11", "3.12", "3.13"], default=False)
@@ -36,6 +54,13 @@ def tests_all(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
+@nox.session(default=False)
+def stress(session: nox.Session) -> None:
+    """Run the property tests with many more examples (SITEPATCH_HYPOTHESIS_PROFILE=stress)."""
+    session.install(*RUNTIME, *TEST)
+    session.run("pytest", "tests/property", *session.posargs, env={"SITEPATCH_HYPOTHESIS_PROFILE": "stress"})
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """Check style and types: ruff (lint and format) and mypy --strict."""
@@ -43,3 +68,105 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
+
+
+def _install_pin(session: nox.Session, pin: str) -> None:
+    requirements = ROOT / LOCK["pins"][pin]["requirements"]
+    # The requirements file is fully locked with hashes: install exactly it, resolving nothing.
+    session.install("--no-deps", "-r", str(requirements))
+    session.install(*RUNTIME)
+
+
+def _pin_patches(pin: str) -> list[str]:
+    return list(LOCK["pins"][pin]["patches"])
+
+
+def _numbers(names: list[str]) -> str:
+    return ",".join(sorted({name[:4] for name in names}))
+
+
+def _write_report(name: str, data: dict[str, Any]) -> None:
+    REPORTS.mkdir(exist_ok=True)
+    (REPORTS / name).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+@nox.session(python="3.11")
+@nox.parametrize("pin", [nox.param(p, id=p) for p in PINS])
+def patched(session: nox.Session, pin: str) -> None:
+    """Install the pin, apply the patch set strictly (fuzz 0), verify it against versions.lock, run the tests."""
+    _install_pin(session, pin)
+    out = session.run("python", "apply_patches.py", "--json", "--max-fuzz", "0", silent=True, success_codes=[0, 1, 2])
+    doc = json.loads(str(out))
+    for patch in doc.get("patches", []):
+        session.log(f"{patch['status']:<16}{patch['name']}{': ' + patch['reason'] if patch['reason'] else ''}")
+    if not doc.get("ok"):
+        session.error(f"applying the patch set to {pin} failed: {doc.get('problems') or doc.get('error')}")
+    session.run("python", "apply_patches.py", "lock", "verify", "--pin", pin)
+    session.run("python", "apply_patches.py", "status")
+    names = _pin_patches(pin)
+    report = REPORTS / f"{pin}-patched-tests.json"
+    if names:
+        REPORTS.mkdir(exist_ok=True)
+        session.run(
+            "python",
+            "-m",
+            "pytest",
+            *REGRESSION_OPTIONS,
+            f"--patches={_numbers(names)}",
+            f"--patch-report={report}",
+            *session.posargs,
+        )
+    _write_report(f"{pin}-patched.json", {"pin": pin, "apply": doc, "patches": names})
+
+
+@nox.session(python="3.11")
+@nox.parametrize("pin", [nox.param(p, id=p) for p in PINS])
+def unpatched(session: nox.Session, pin: str) -> None:
+    """Install the pin without patches: every test of every patch selected there must fail."""
+    _install_pin(session, pin)
+    names = _pin_patches(pin)
+    if not names:
+        session.skip(f"no patch is selected for {pin}")
+    report = REPORTS / f"{pin}-unpatched-tests.json"
+    REPORTS.mkdir(exist_ok=True)
+    report.unlink(missing_ok=True)
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        *REGRESSION_OPTIONS,
+        f"--patches={_numbers(names)}",
+        f"--patch-report={report}",
+        *session.posargs,
+        success_codes=[0, 1],
+    )
+    outcomes: dict[str, dict[str, str]] = json.loads(report.read_text(encoding="utf-8"))
+    problems = []
+    for name in names:
+        tests = outcomes.get(name[:4], {})
+        if not tests:
+            problems.append(f"patch {name} has no regression test that ran on {pin}")
+        for test, verdict in sorted(tests.items()):
+            if verdict != "failed":
+                problems.append(f"patch {name} is no longer needed on {pin}: retire it ({test} {verdict} unpatched)")
+    _write_report(f"{pin}-unpatched.json", {"pin": pin, "patches": names, "tests": outcomes, "problems": problems})
+    if problems:
+        session.error("\n".join(problems))
+    count = sum(len(outcomes.get(n[:4], {})) for n in names)
+    session.log(f"all {count} test(s) of {len(names)} patch(es) fail unpatched")
+
+
+@nox.session
+def matrix(session: nox.Session) -> None:
+    """Print the pins x patches matrix (applied / needed / fixed upstream) from the lock and the reports."""
+    session.install(*RUNTIME)
+    session.run("python", "tools/matrix.py", str(REPORTS))
+
+
+@nox.session(python="3.11", default=False)
+@nox.parametrize("pin", [nox.param(p, id=p) for p in PINS])
+def lock(session: nox.Session, pin: str) -> None:
+    """Refresh a pin's entry in versions.lock: install it, apply the set, record what was applied."""
+    _install_pin(session, pin)
+    session.run("python", "apply_patches.py", "--max-fuzz", "0")
+    session.run("python", "apply_patches.py", "lock", "update", "--pin", pin)

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sitepatch import __version__
-from sitepatch.apply import DiskReader, StateDir, apply_plan
+from sitepatch.apply import DiskReader, StateDir, apply_plan, write_file
 from sitepatch.dist import Target, site_packages_of
 from sitepatch.errors import ManifestError, SitepatchError, TargetError, WriteError
+from sitepatch.lockfile import Lock, check_lock, updated_pin, verify_manifest
 from sitepatch.manifest import HunkRecord, Manifest, PatchRecord
 from sitepatch.parse import load_patches
 from sitepatch.plan import ALREADY, APPLIED, FAILED, SKIPPED, HunkResult, PatchResult, Plan, plan_run
@@ -33,7 +34,7 @@ def __dir__() -> list[str]:
     return __all__
 
 
-COMMANDS = ("apply", "check", "status", "revert", "list")
+COMMANDS = ("apply", "check", "status", "revert", "list", "lock")
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_ENVIRONMENT = 2
@@ -89,6 +90,18 @@ def _build_parser(default_patches: Path) -> argparse.ArgumentParser:
     revert.add_argument("--force", action="store_true", help="also overwrite files changed since they were patched")
     revert.add_argument("--dry-run", action="store_true", help="report what would be restored; write nothing")
     commands.add_parser("list", parents=[common], help="every patch and whether it is selected here")
+    lock = commands.add_parser(
+        "lock",
+        parents=[common],
+        help="check versions.lock against the patches, or verify/update a pin from an applied target",
+        description=(
+            "check: the patch files and headers agree with versions.lock (no install needed). "
+            "verify --pin ID: the target's manifest matches the pin. update --pin ID: record the target's manifest."
+        ),
+    )
+    lock.add_argument("action", choices=("check", "verify", "update"))
+    lock.add_argument("--pin", metavar="ID", help="the pin (verify, update)")
+    lock.add_argument("--lockfile", type=Path, metavar="FILE", help="default: versions.lock beside the patch directory")
     return parser
 
 
@@ -465,6 +478,37 @@ def _run_list(args: argparse.Namespace) -> Outcome:
     return Outcome(doc, tuple(lines), EXIT_OK)
 
 
+def _run_lock(args: argparse.Namespace) -> Outcome:
+    path = args.lockfile or args.patches.resolve().parent / "versions.lock"
+    try:
+        lock = Lock.from_json(path.read_text(encoding="utf-8"), where=str(path))
+    except FileNotFoundError as err:
+        raise TargetError(f"{path}: no lock file; pass --lockfile FILE") from err
+    doc: dict[str, Any] = {"command": f"lock {args.action}", "lockfile": str(path), "pin": args.pin}
+    if args.action == "check":
+        problems = check_lock(lock, load_patches(args.patches))
+        lines = [f"lockfile: {path}", *(f"pin {p.id}: {len(p.patches)} patch(es)" for p in lock.pins)]
+    else:
+        if not args.pin:
+            raise TargetError(f"lock {args.action} needs --pin ID (pins: {', '.join(p.id for p in lock.pins)})")
+        pin = lock.pin(args.pin)
+        target = Target.open(_target_root(args))
+        manifest = StateDir(target.root).read_manifest()
+        if args.action == "verify":
+            problems = verify_manifest(pin, manifest)
+            lines = [f"lockfile: {path}", f"pin {pin.id}: target {target.root}"]
+        else:
+            new = updated_pin(pin, manifest)
+            write_file(path, lock.with_pin(new).to_json().encode("utf-8"), 0o644)
+            problems = []
+            recorded = f"recorded {len(new.patches)} patch(es), {len(new.files)} file(s)"
+            lines = [f"lockfile: {path}", f"pin {pin.id}: {recorded}"]
+    ok = not problems
+    doc.update({"ok": ok, "problems": problems})
+    lines.append("summary: " + ("versions.lock is current" if ok else f"{len(problems)} problem(s); see errors"))
+    return Outcome(doc, tuple(lines), EXIT_OK if ok else EXIT_FAILED, tuple(problems))
+
+
 def _emit(outcome: Outcome, *, as_json: bool, out: TextIO, err: TextIO) -> None:
     if as_json:
         out.write(json.dumps(outcome.document, indent=2) + "\n")
@@ -503,6 +547,8 @@ def main(
             outcome = _run_status(args)
         elif command == "revert":
             outcome = _run_revert(args, hook)
+        elif command == "lock":
+            outcome = _run_lock(args)
         else:
             outcome = _run_list(args)
     except KeyboardInterrupt:
