@@ -78,6 +78,12 @@ def write_file(path: Path, data: bytes, mode: int) -> None:
         finally:
             os.close(fd)
         os.replace(tmp, path)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if err.filename is None:
+            raise OSError(err.errno, err.strerror, str(path)) from err
+        raise
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -301,40 +307,16 @@ class StateDir:
         :raises WriteError: when a write fails; every change is rolled back first.
         """
         step = hook or (lambda _name: None)
-        if self.txn.exists():
-            shutil.rmtree(self.txn)
-        self.txn.mkdir(parents=True)
-        entries = []
-        for path, before, after, pristine in plan_changes:
-            if before is not None:
-                self._keep(self.txn / path, before.data)
-            if pristine is not None and operation == "apply":
-                kept = self.pristine / path
-                if not kept.exists() or kept.read_bytes() != pristine.data:
-                    self._keep(kept, pristine.data)
-            entries.append(
-                {
-                    "path": path,
-                    "before_sha256": file_digest(before.data) if before is not None else None,
-                    "before_mode": before.mode if before is not None else None,
-                    "after_sha256": file_digest(after.data) if after is not None else None,
-                }
-            )
-        old_manifest = self._manifest_digest()
-        if self.manifest_path.exists():
-            self._keep(self.txn / MANIFEST_NAME, self.manifest_path.read_bytes())
         text = manifest.to_json().encode("utf-8") if manifest is not None else None
-        journal = {
-            "schema_version": JOURNAL_SCHEMA,
-            "operation": operation,
-            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "manifest_before": old_manifest,
-            "manifest_after": file_digest(text) if text is not None else None,
-            "files": entries,
-        }
-        step("journal")
-        write_file(self.journal_path, json.dumps(journal, indent=1).encode("utf-8"), 0o644)
-        _fsync_dir(self.path)
+        try:
+            self._prepare(plan_changes, text, operation=operation, step=step)
+        except OSError as err:
+            # Nothing in the target was touched yet: drop the copies and report.
+            shutil.rmtree(self.txn, ignore_errors=True)
+            with contextlib.suppress(FileNotFoundError):
+                self.journal_path.unlink()
+            where = err.filename if isinstance(err.filename, str) else str(self.path)
+            raise WriteError(where, err.strerror or str(err)) from err
         current = ""
         try:
             for path, _before, after, _pristine in plan_changes:
@@ -363,6 +345,49 @@ class StateDir:
         step("finish")
         self._finish()
         self._prune_pristine(manifest)
+
+    def _prepare(
+        self,
+        plan_changes: list[tuple[str, FileState | None, FileState | None, FileState | None]],
+        text: bytes | None,
+        *,
+        operation: str,
+        step: Callable[[str], None],
+    ) -> None:
+        """Keep a copy of every file about to change and its pristine image, then write the journal."""
+        if self.txn.exists():
+            shutil.rmtree(self.txn)
+        self.txn.mkdir(parents=True)
+        entries = []
+        for path, before, after, pristine in plan_changes:
+            if before is not None:
+                self._keep(self.txn / path, before.data)
+            if pristine is not None and operation == "apply":
+                kept = self.pristine / path
+                if not kept.exists() or kept.read_bytes() != pristine.data:
+                    self._keep(kept, pristine.data)
+            entries.append(
+                {
+                    "path": path,
+                    "before_sha256": file_digest(before.data) if before is not None else None,
+                    "before_mode": before.mode if before is not None else None,
+                    "after_sha256": file_digest(after.data) if after is not None else None,
+                }
+            )
+        old_manifest = self._manifest_digest()
+        if self.manifest_path.exists():
+            self._keep(self.txn / MANIFEST_NAME, self.manifest_path.read_bytes())
+        journal = {
+            "schema_version": JOURNAL_SCHEMA,
+            "operation": operation,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "manifest_before": old_manifest,
+            "manifest_after": file_digest(text) if text is not None else None,
+            "files": entries,
+        }
+        step("journal")
+        write_file(self.journal_path, json.dumps(journal, indent=1).encode("utf-8"), 0o644)
+        _fsync_dir(self.path)
 
     def _keep(self, path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
