@@ -103,3 +103,15 @@ def test_a_broken_lock_is_a_clear_error(text: str) -> None:
 
     with pytest.raises(ManifestError):
         Lock.from_json(text, where="versions.lock")
+
+
+def test_every_patch_names_regression_tests_that_carry_its_marker() -> None:
+    for patch in load_patches(REPO / "patches"):
+        assert patch.tests, f"{patch.name} has no Test: field"
+        for node in patch.tests:
+            module = REPO / node.split("::")[0]
+            assert module.is_file(), f"{patch.name}: Test names {node}, which does not exist"
+            text = module.read_text()
+            assert f'patch("{patch.number}")' in text, f"{module.name} is not marked with patch {patch.number}"
+            if "::" in node:
+                assert f"def {node.split('::')[1].split('[')[0]}(" in text, f"{patch.name}: no test {node}"

@@ -1,0 +1,96 @@
+"""Shared set-up for the LiteLLM regression tests.
+
+These tests run inside a pin's virtual environment (see ``noxfile.py``), never in the engine's own test
+session. The environment below must be in place before the first ``import litellm``: LiteLLM reads it at
+import time, and without it importing LiteLLM reaches the network.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("DISABLE_AIOHTTP_TRANSPORT", "True")
+os.environ.setdefault("LITELLM_TELEMETRY", "False")
+
+
+def _bundled_tokenizers() -> str | None:
+    import importlib.util
+
+    spec = importlib.util.find_spec("litellm")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "litellm_core_utils" / "tokenizers"
+    return str(path) if path.is_dir() else None
+
+
+_tok = _bundled_tokenizers()
+if _tok is not None:
+    os.environ.setdefault("TIKTOKEN_CACHE_DIR", _tok)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--patches",
+        default=None,
+        help="comma-separated patch numbers whose tests to run (default: all)",
+    )
+    parser.addoption(
+        "--patch-report",
+        default=None,
+        help="write a JSON report of test outcomes per patch number to this file",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "patch(number): the sitepatch patch this test proves")
+    config._patch_outcomes = {}  # type: ignore[attr-defined]
+
+
+def patch_number(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("patch")
+    return str(marker.args[0]) if marker is not None and marker.args else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = config.getoption("--patches")
+    if wanted is None:
+        return
+    numbers = {n.strip() for n in wanted.split(",") if n.strip()}
+    keep = [item for item in items if patch_number(item) in numbers]
+    drop = [item for item in items if patch_number(item) not in numbers]
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+    items[:] = keep
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    outcomes = getattr(pytest_runtest_logreport, "_sink", None)
+    if outcomes is None:
+        return
+    if report.when == "call" or report.outcome != "passed":
+        outcomes.setdefault(report.nodeid, []).append(report.outcome)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    pytest_runtest_logreport._sink = {}  # type: ignore[attr-defined]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    import json
+
+    path = session.config.getoption("--patch-report")
+    if not path:
+        return
+    sink: dict[str, list[str]] = pytest_runtest_logreport._sink  # type: ignore[attr-defined]
+    numbers = {item.nodeid: patch_number(item) for item in session.items}
+    report: dict[str, dict[str, str]] = {}
+    for nodeid, results in sink.items():
+        verdict = "passed" if all(r == "passed" for r in results) else "failed"
+        if any(r == "skipped" for r in results):
+            verdict = "skipped"
+        report.setdefault(numbers.get(nodeid) or "none", {})[nodeid] = verdict
+    Path(path).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
