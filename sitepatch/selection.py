@@ -32,11 +32,12 @@ def _decide(patch: Patch, versions: Mapping[NormalizedName, Version]) -> Decisio
     installed = versions.get(canonicalize_name(patch.package))
     if installed is None:
         return Decision(patch, selected=False, reason=f"{patch.package} is not installed")
-    if not patch.versions.contains(installed, prereleases=True):
-        reason = f"{patch.package} {installed} is outside Versions {patch.versions}"
-        return Decision(patch, selected=False, reason=reason)
+    # Checked before Versions: "fixed upstream" says more than "outside the range" when both hold.
     if patch.applied_upstream is not None and installed >= patch.applied_upstream:
         reason = f"fixed upstream in {patch.package} {patch.applied_upstream} (installed {installed})"
+        return Decision(patch, selected=False, reason=reason)
+    if not patch.versions.contains(installed, prereleases=True):
+        reason = f"{patch.package} {installed} is outside Versions {patch.versions}"
         return Decision(patch, selected=False, reason=reason)
     for requirement in patch.requires:
         other = versions.get(canonicalize_name(requirement.name))

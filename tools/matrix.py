@@ -66,8 +66,8 @@ def render(reports: Path) -> str:
             chosen = next((d for d in mine if d.selected), None)
             if chosen is not None:
                 cells.append(cell(reports, pin, chosen.patch.name))
-            elif any(d.reason.startswith("fixed upstream") for d in mine):
-                cells.append("fixed upstream")
+            elif fixed := next((d.patch.applied_upstream for d in mine if d.reason.startswith("fixed upstream")), None):
+                cells.append(f"fixed upstream ({fixed})")
             else:
                 cells.append("n/a")
         lines.append(f"| {number} {titles[number]} | " + " | ".join(cells) + " |")
