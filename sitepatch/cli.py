@@ -8,6 +8,7 @@ failed or a file was refused, and nothing was written; 2 a usage or environment 
 from __future__ import annotations
 
 import argparse
+import email.utils
 import json
 import sys
 import time
@@ -20,12 +21,25 @@ from sitepatch import __version__
 from sitepatch.apply import DiskReader, StateDir, apply_plan, write_file
 from sitepatch.dist import Target, site_packages_of
 from sitepatch.errors import ManifestError, SitepatchError, TargetError, WriteError
+from sitepatch.lifecycle import patch_dir_names
 from sitepatch.lockfile import Lock, check_lock, updated_pin, verify_manifest
-from sitepatch.manifest import HunkRecord, Manifest, PatchRecord
+from sitepatch.manifest import Manifest
+from sitepatch.model import Patch
 from sitepatch.parse import load_patches
-from sitepatch.plan import ALREADY, APPLIED, FAILED, SKIPPED, HunkResult, PatchResult, Plan, plan_run
+from sitepatch.plan import ALREADY, APPLIED, FAILED, SKIPPED, FileState, HunkResult, PatchResult, plan_run
+from sitepatch.record import manifest_for
 from sitepatch.selection import Decision, select_patches
 from sitepatch.status import StatusReport, plan_revert, status_of
+from sitepatch.wheels import PristineFinder, pip_download
+from sitepatch.workflows import (
+    OverlayReader,
+    create_patch,
+    import_change,
+    plan_export,
+    refresh_patches,
+    run_export,
+    upstream_status,
+)
 
 __all__ = ["main"]
 
@@ -34,7 +48,19 @@ def __dir__() -> list[str]:
     return __all__
 
 
-COMMANDS = ("apply", "check", "status", "revert", "list", "lock")
+COMMANDS = (
+    "apply",
+    "check",
+    "status",
+    "revert",
+    "list",
+    "lock",
+    "new",
+    "refresh",
+    "import",
+    "export",
+    "upstream-status",
+)
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_ENVIRONMENT = 2
@@ -99,6 +125,54 @@ def _build_parser(default_patches: Path) -> argparse.ArgumentParser:
             "verify --pin ID: the target's manifest matches the pin. update --pin ID: record the target's manifest."
         ),
     )
+    new = commands.add_parser(
+        "new", parents=[common], help="write a patch from the edits made to an installed distribution"
+    )
+    new.add_argument("name", help="the patch's slug, e.g. files-retrieve-fix")
+    new.add_argument(
+        "paths", nargs="*", help="only these files (relative to site-packages); default: every edited file"
+    )
+    new.add_argument("--package", required=True, help="the distribution whose files were edited")
+    new.add_argument("--subject", default="", help="the Subject header (default: from NAME)")
+    new.add_argument("--description", default="", help="the Description header")
+    new.add_argument("--offline", action="store_true", help="never download the wheel to get pristine files")
+    refresh = commands.add_parser(
+        "refresh",
+        parents=[common],
+        help="rewrite patches that apply only with an offset or fuzz to the installed version",
+    )
+    refresh.add_argument("patch", nargs="*", help="patch file names or numbers")
+    refresh.add_argument("--all", action="store_true", help="every patch whose package is installed")
+    refresh.add_argument(
+        "--widen", action="store_true", help="rewrite in place and widen Versions (default: new variant)"
+    )
+    refresh.add_argument(
+        "--max-fuzz", type=int, default=2, metavar="N", help="fuzz allowed while refreshing (default 2)"
+    )
+    refresh.add_argument("--dry-run", action="store_true", help="report; write nothing")
+    imp = commands.add_parser(
+        "import", parents=[common], help="turn an upstream diff (a PR's .diff, a format-patch file) into patches"
+    )
+    imp.add_argument("source", help="a diff file, or an http(s) URL of one")
+    imp.add_argument("--name", default="", help="the patch's slug (default: from the subject)")
+    imp.add_argument("--subject", default="", help="the Subject header (default: from the diff)")
+    imp.add_argument("--force", action="store_true", help="write the patches even if they do not apply here")
+    imp.add_argument("--dry-run", action="store_true", help="report; write nothing")
+    export = commands.add_parser(
+        "export", parents=[common], help="export a patch as a git format-patch file and pull-request body"
+    )
+    export.add_argument("patch", help="the patch file name or number")
+    export.add_argument("--output", type=Path, default=Path("export"), metavar="DIR", help="default: ./export")
+    export.add_argument("--repo", type=Path, metavar="PATH", help="a local git clone of upstream to apply it in")
+    export.add_argument("--tag", help="the upstream tag to branch from (default: v<lowest version in Versions>)")
+    export.add_argument(
+        "--author", default="sitepatch <sitepatch@users.noreply.invalid>", help="the From: of the patch"
+    )
+    export.add_argument("--execute", action="store_true", help="run the git commands in --repo (default: show them)")
+    upstream = commands.add_parser(
+        "upstream-status", parents=[common], help="classify every patch against the installed (newer) release"
+    )
+    upstream.add_argument("--max-fuzz", type=int, default=0, metavar="N")
     lock.add_argument("action", choices=("check", "verify", "update"))
     lock.add_argument("--pin", metavar="ID", help="the pin (verify, update)")
     lock.add_argument("--lockfile", type=Path, metavar="FILE", help="default: versions.lock beside the patch directory")
@@ -188,59 +262,6 @@ def _hunk_lines(result: PatchResult) -> list[str]:
     return lines
 
 
-def _manifest_for(plan: Plan, previous: Manifest | None) -> Manifest | None:
-    touched = {name for record in plan.records for name in record.patches}
-    patches = []
-    for result in plan.patches:
-        if result.status not in (APPLIED, ALREADY):
-            continue
-        patch = result.patch
-        dist = plan.target.get(patch.package)
-        status = APPLIED if patch.name in touched else ALREADY
-        files = tuple(
-            (
-                f.path,
-                tuple(HunkRecord(h.index, h.status, h.line, h.offset, h.fuzz) for h in f.hunks),
-            )
-            for f in result.files
-        )
-        patches.append(
-            PatchRecord(
-                name=patch.name,
-                number=patch.number,
-                sha256=patch.sha256,
-                package=patch.package,
-                package_version=str(dist.version) if dist else "",
-                status=status,
-                header=patch.header.fields,
-                files=files if status == APPLIED else (),
-            )
-        )
-    if not patches and not plan.records:
-        return None
-    names = {p.package for p in patches} | {r.distribution for r in plan.records}
-    versions = {str(k): str(v) for k, v in plan.target.versions.items()}
-    distributions = tuple((n, versions[n]) for n in sorted(names) if n in versions)
-    fresh = Manifest(
-        tool_version=__version__,
-        target=str(plan.target.root),
-        time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        distributions=distributions,
-        patches=tuple(patches),
-        files=plan.records,
-    )
-    if previous is not None and _same_state(previous, fresh):
-        return previous
-    return fresh
-
-
-def _same_state(a: Manifest, b: Manifest) -> bool:
-    def key(m: Manifest) -> tuple[object, ...]:
-        return (m.distributions, tuple((p.name, p.sha256, p.status) for p in m.patches), m.files)
-
-    return key(a) == key(b)
-
-
 def _summary(results: Sequence[PatchResult]) -> dict[str, int]:
     counts = {APPLIED: 0, ALREADY: 0, SKIPPED: 0, FAILED: 0}
     for r in results:
@@ -286,7 +307,7 @@ def _render_apply(  # noqa: PLR0913 - one call site, all inputs of the rendering
     plan = plan_run(decisions, target, reader, previous, max_fuzz=args.max_fuzz, force=args.force)
     problems.extend(plan.problems)
     ok = plan.ok and not problems
-    manifest = _manifest_for(plan, previous) if ok else None
+    manifest = manifest_for(plan, previous) if ok else None
     written = False
     if ok and not dry_run and (plan.changes or (manifest is not None and manifest is not previous)):
         apply_plan(plan, state, manifest or previous or _empty_manifest(target), hook=hook)
@@ -509,6 +530,261 @@ def _run_lock(args: argparse.Namespace) -> Outcome:
     return Outcome(doc, tuple(lines), EXIT_OK if ok else EXIT_FAILED, tuple(problems))
 
 
+def _today() -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime())
+
+
+def _find_patch(patches: Sequence[Patch], wanted: str) -> Patch:
+    matches = [p for p in patches if wanted in (p.name, p.number, str(p.path))]
+    if len(matches) != 1:
+        known = ", ".join(p.name for p in patches)
+        what = "matches several patches" if matches else "matches no patch"
+        raise TargetError(f"{wanted!r} {what}; name the file (patches: {known})")
+    return matches[0]
+
+
+def _write_patch_files(directory: Path, writes: Sequence[tuple[str, bytes]]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, data in writes:
+        write_file(directory / name, data, 0o644)
+
+
+def _hunk_report(results: Sequence[PatchResult]) -> list[str]:
+    lines = []
+    for result in results:
+        lines.append(f"{result.status:<16}{result.name}{': ' + result.reason if result.reason else ''}")
+        lines.extend(_hunk_lines(result))
+    return lines
+
+
+def _run_new(args: argparse.Namespace) -> Outcome:
+    target = Target.open(_target_root(args))
+    patches = load_patches(args.patches) if args.patches.is_dir() else ()
+    dist = target.get(args.package)
+    if dist is None:
+        raise TargetError(f"{args.package} is not installed in {target.root}")
+    state = StateDir(target.root)
+    finder = PristineFinder(
+        dist, kept=DiskReader(target.root).pristine, downloader=None if args.offline else pip_download
+    )
+    made = create_patch(
+        target,
+        patches,
+        name=args.name,
+        package=args.package,
+        paths=[_relative(target, p) for p in args.paths],
+        finder=finder,
+        subject=args.subject,
+        description=args.description,
+        today=_today(),
+        existing_names=patch_dir_names(args.patches) if args.patches.is_dir() else [],
+    )
+    _write_patch_files(args.patches, [(made.name, made.text)])
+    # Record the edited install as this patch set applied, so that status, apply and revert agree with it.
+    new_patches = load_patches(args.patches)
+    decisions = select_patches(new_patches, target.versions)
+    reader = DiskReader(target.root)
+    pristine_plan = plan_run(decisions, target, OverlayReader(reader, made.pristine), None)
+    adopted = False
+    if pristine_plan.ok and all(reader.read(p) == s for p, s in pristine_plan.images):
+        with state.lock(timeout=args.lock_timeout):
+            state.recover()
+            changes = [
+                (
+                    r.path,
+                    reader.read(r.path),
+                    dict(pristine_plan.images)[r.path],
+                    _state_of(made.pristine, reader, r.path),
+                )
+                for r in pristine_plan.records
+            ]
+            manifest = manifest_for(pristine_plan, None)
+            state.commit(changes, manifest, operation="apply")
+            adopted = True
+    doc = {
+        "command": "new",
+        "ok": True,
+        "patch": str(args.patches / made.name),
+        "files": list(made.files),
+        "recorded": adopted,
+    }
+    lines = [f"wrote {args.patches / made.name} ({len(made.files)} file(s): {', '.join(made.files)})"]
+    lines.append(
+        "recorded the install as patched (status: applied)"
+        if adopted
+        else "warning: the install was not recorded; run apply"
+    )
+    return Outcome(doc, tuple(lines), EXIT_OK)
+
+
+def _state_of(pristine: dict[str, bytes], reader: DiskReader, path: str) -> FileState | None:
+    if path not in pristine:
+        return None
+    current = reader.read(path)
+    return FileState(pristine[path], current.mode if current is not None else 0o644)
+
+
+def _relative(target: Target, path: str) -> str:
+    candidate = Path(path)
+    if candidate.is_absolute():
+        try:
+            return candidate.resolve().relative_to(target.root).as_posix()
+        except ValueError as err:
+            raise TargetError(f"{path} is not inside {target.root}") from err
+    return candidate.as_posix()
+
+
+def _run_refresh(args: argparse.Namespace) -> Outcome:
+    if not args.patch and not args.all:
+        raise TargetError("name the patches to refresh, or pass --all")
+    target = Target.open(_target_root(args))
+    patches = load_patches(args.patches)
+    names = [] if args.all else [_find_patch(patches, p).name for p in args.patch]
+    results = refresh_patches(target, patches, names=names, widen=args.widen, max_fuzz=args.max_fuzz, today=_today())
+    if not args.dry_run:
+        for result in results:
+            _write_patch_files(args.patches, result.writes)
+    ok = all(r.action != FAILED for r in results)
+    doc = {
+        "command": "refresh",
+        "ok": ok,
+        "dry_run": args.dry_run,
+        "patches": [
+            {"name": r.patch, "action": r.action, "detail": r.detail, "written": [n for n, _ in r.writes]}
+            for r in results
+        ],
+    }
+    lines = []
+    for r in results:
+        lines.append(f"{r.action:<11}{r.patch}: {r.detail}")
+        if r.result is not None and r.action == FAILED:
+            lines.extend(_hunk_lines(r.result))
+    lines.append(
+        f"summary: {sum(1 for r in results if r.writes)} patch(es) rewritten"
+        + ("; dry run: nothing written" if args.dry_run else "")
+    )
+    return Outcome(doc, tuple(lines), EXIT_OK if ok else EXIT_FAILED)
+
+
+def _read_source(source: str) -> bytes:
+    if source.startswith(("http://", "https://")):
+        import urllib.request  # noqa: PLC0415 - only for this command
+
+        with urllib.request.urlopen(source, timeout=60) as response:  # noqa: S310 - the user names the URL
+            data: bytes = response.read()
+            return data
+    try:
+        return Path(source).read_bytes()
+    except OSError as err:
+        raise TargetError(f"{source}: cannot read ({err.strerror or err})") from err
+
+
+def _run_import(args: argparse.Namespace) -> Outcome:
+    target = Target.open(_target_root(args))
+    patches = load_patches(args.patches) if args.patches.is_dir() else ()
+    result = import_change(
+        target,
+        patches,
+        _read_source(args.source),
+        origin=args.source,
+        subject=args.subject,
+        name=args.name,
+        today=_today(),
+        existing_names=patch_dir_names(args.patches) if args.patches.is_dir() else [],
+    )
+    write = (result.ok or args.force) and not args.dry_run
+    if write:
+        _write_patch_files(args.patches, result.writes)
+    doc = {
+        "command": "import",
+        "ok": result.ok,
+        "written": [str(args.patches / n) for n, _ in result.writes] if write else [],
+        "dropped": list(result.dropped),
+        "patches": [_patch_doc(r) for r in result.results],
+    }
+    lines = [f"{'wrote' if write else 'would write'} {args.patches / n}" for n, _ in result.writes]
+    lines.extend(f"left out (not in an installed package): {p}" for p in result.dropped)
+    lines.extend(_hunk_report(result.results))
+    if not result.ok:
+        lines.append("summary: the change does not apply to the installed version; nothing written (--force writes it)")
+    return Outcome(doc, tuple(lines), EXIT_OK if result.ok else EXIT_FAILED)
+
+
+def _run_export(args: argparse.Namespace) -> Outcome:
+    patches = load_patches(args.patches)
+    patch = _find_patch(patches, args.patch)
+    date = email.utils.format_datetime(email.utils.localtime())
+    plan = plan_export(patch, author=args.author, date=date, tag=args.tag, repo=args.repo)
+    args.output.mkdir(parents=True, exist_ok=True)
+    patch_file = args.output / plan.file_name
+    body_file = args.output / (plan.file_name.removesuffix(".patch") + ".md")
+    write_file(patch_file, plan.format_patch, 0o644)
+    write_file(body_file, plan.pr_body.encode(), 0o644)
+    log: list[str] = []
+    if args.execute and plan.commands:
+        log = run_export(plan, patch_file.resolve())
+    shown = [
+        " ".join(str(patch_file.resolve()) if c == "<format-patch file>" else c for c in cmd) for cmd in plan.commands
+    ]
+    doc = {
+        "command": "export",
+        "ok": True,
+        "patch": patch.name,
+        "format_patch": str(patch_file),
+        "pr_body": str(body_file),
+        "pr_title": plan.pr_title,
+        "branch": plan.branch,
+        "tag": plan.tag,
+        "commands": shown,
+        "executed": bool(args.execute and plan.commands),
+        "log": log,
+    }
+    lines = [f"wrote {patch_file} (git am) and {body_file} (pull-request body)"]
+    if plan.commands:
+        verb = "ran" if args.execute else "would run (pass --execute)"
+        lines.extend(f"{verb}: {c}" for c in shown)
+        lines.extend(log)
+    lines.append("nothing is pushed: open the pull request from the branch yourself")
+    return Outcome(doc, tuple(lines), EXIT_OK)
+
+
+def _run_upstream_status(args: argparse.Namespace) -> Outcome:
+    target = Target.open(_target_root(args))
+    rows = upstream_status(target, load_patches(args.patches), max_fuzz=args.max_fuzz)
+    doc = {
+        "command": "upstream-status",
+        "ok": True,
+        "target": str(target.root),
+        "distributions": _distributions(target),
+        "patches": [
+            {
+                "name": r.patch,
+                "package": r.package,
+                "forwarded": r.forwarded,
+                "applied_upstream": r.applied_upstream,
+                "status": r.status,
+                "recommendation": r.recommendation,
+                "detail": r.detail,
+            }
+            for r in rows
+        ],
+    }
+    lines = [f"target: {target.root}"]
+    for r in rows:
+        where = f"Forwarded: {r.forwarded or '-'}; Applied-Upstream: {r.applied_upstream or '-'}"
+        lines.append(f"{r.recommendation:<8}{r.status:<21}{r.patch}  [{where}]")
+    return Outcome(doc, tuple(lines), EXIT_OK)
+
+
+LIFECYCLE: dict[str, Callable[[argparse.Namespace], Outcome]] = {
+    "new": _run_new,
+    "refresh": _run_refresh,
+    "import": _run_import,
+    "export": _run_export,
+    "upstream-status": _run_upstream_status,
+}
+
+
 def _emit(outcome: Outcome, *, as_json: bool, out: TextIO, err: TextIO) -> None:
     if as_json:
         out.write(json.dumps(outcome.document, indent=2) + "\n")
@@ -549,6 +825,8 @@ def main(
             outcome = _run_revert(args, hook)
         elif command == "lock":
             outcome = _run_lock(args)
+        elif command in LIFECYCLE:
+            outcome = LIFECYCLE[command](args)
         else:
             outcome = _run_list(args)
     except KeyboardInterrupt:
