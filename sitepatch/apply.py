@@ -225,6 +225,11 @@ class StateDir:
         :returns: what was done (``""`` when there was nothing to do).
         :raises ManifestError: when the journal is unreadable.
         """
+        # A run killed while writing one of sitepatch's own files (journal, manifest, a pristine copy) leaves
+        # that file's temporary beside it; the target's own temporaries are handled with the journal below.
+        for stray in self.path.rglob(f"*{TMP_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                stray.unlink()
         if not self.journal_path.exists():
             if self.txn.exists():
                 # Killed while copying, before the journal existed: nothing in the target was touched.

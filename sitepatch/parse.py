@@ -30,6 +30,7 @@ __all__ = [
     "MAX_LINE_BYTES",
     "REQUIRED_KEYS",
     "load_patches",
+    "parse_diff",
     "parse_patch",
     "split_name",
 ]
@@ -200,13 +201,17 @@ def _clean_path(raw: str, *, display: str, line: int) -> str | None:
     if raw.startswith("/"):
         msg = f"absolute path {raw!r}: paths must be relative to site-packages, as a/<path> and b/<path>"
         raise PatchParseError(display, line, msg)
+    if any("\udc80" <= c <= "\udcff" for c in raw):
+        shown = raw.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        msg = f"file name {shown!r} is not valid UTF-8; wheels (and their RECORD) only hold UTF-8 names"
+        raise PatchParseError(display, line, msg)
     parts = raw.split("/")
     if len(parts) < 2 or parts[0] not in ("a", "b"):
         msg = f"path {raw!r} lacks the a/ or b/ prefix that 'patch -p1' strips; write a/{raw} and b/{raw}"
         raise PatchParseError(display, line, msg)
     rest = parts[1:]
-    if any(part in ("", ".", "..") for part in rest) or "\\" in raw or "\x00" in raw:
-        msg = f"unsafe path {raw!r}: empty, '.', '..' components and backslashes are refused"
+    if any(part in ("", ".", "..") for part in rest) or "\\" in raw or any(ord(c) < 32 or c == "\x7f" for c in raw):
+        msg = f"unsafe path {raw!r}: empty, '.', '..' components, backslashes and control characters are refused"
         raise PatchParseError(display, line, msg)
     return str(PurePosixPath(*rest))
 
@@ -218,8 +223,9 @@ def _convert_hunk(hunk: UnidiffHunk, index: int, offset: int, display: str) -> H
             # unidiff keeps a blank separator line after a hunk; it is not part of the hunk.
             continue
         if item.line_type == LINE_TYPE_NO_NEWLINE:
-            if not lines:  # pragma: no cover - unidiff refuses a marker before any line
-                raise PatchParseError(display, offset, "'\\ No newline' marker before any line")
+            if not lines:
+                line = offset + (item.diff_line_no or 0) if item.diff_line_no else offset
+                raise PatchParseError(display, line, "'\\ No newline' marker before any line of the hunk")
             last = lines[-1]
             lines[-1] = Line(last.kind, last.text, b"", last.diff_line_no)
             continue
@@ -287,8 +293,8 @@ def _parse_diff(raw_lines: list[bytes], start: int, display: str) -> tuple[FileP
     try:
         patchset = PatchSet(iter(source))
     except UnidiffParseError as err:
-        line = source.position + 1
-        text = str(err)
+        line = min(source.position + 1, len(raw_lines))
+        text = str(err).strip()
         if "shorter" in text:
             opening = next((i for i in range(source.position, start - 1, -1) if raw_lines[i].startswith(b"@@ ")), None)
             if opening is not None:
@@ -330,7 +336,8 @@ def _check_hunk_ends(files: tuple[FilePatch, ...], raw_lines: list[bytes], displ
             if after >= len(raw_lines):
                 continue
             nxt = raw_lines[after]
-            if nxt[:1] in (b" ", b"+", b"-") and not nxt.startswith((b"--- ", b"+++ ")):
+            signature = nxt.rstrip(b"\r\n") == b"-- "  # git format-patch's signature separator
+            if nxt[:1] in (b" ", b"+", b"-") and not nxt.startswith((b"--- ", b"+++ ")) and not signature:
                 msg = (
                     f"line belongs to no hunk: the hunk at line {hunk.diff_line_no} has more lines than its "
                     "@@ header counts; fix the counts or regenerate the diff"
@@ -430,6 +437,20 @@ def parse_patch(data: bytes, *, path: Path, display: str | None = None) -> Patch
         files=files,
         header_lines=dict(header.lines),
     )
+
+
+def parse_diff(data: bytes, *, display: str) -> tuple[FilePatch, ...]:
+    """Parse a bare diff (no sitepatch header; a ``git format-patch`` envelope is skipped).
+
+    :raises PatchParseError: naming ``display`` and the line.
+    """
+    raw_lines = data.splitlines(keepends=True)
+    for index, raw in enumerate(raw_lines):
+        if len(raw) > MAX_LINE_BYTES:
+            msg = f"line is {len(raw)} bytes long, over the {MAX_LINE_BYTES} byte limit"
+            raise PatchParseError(display, index + 1, msg)
+    _check_hunk_headers(raw_lines, 0, display)
+    return _parse_diff(raw_lines, 0, display)
 
 
 def load_patches(directory: Path) -> tuple[Patch, ...]:

@@ -146,6 +146,8 @@ class Plan:
     problems: tuple[str, ...] = ()
     """Refusals that are not a patch's fault (foreign modification, editable install); nothing is written."""
     warnings: tuple[str, ...] = field(default=())
+    images: tuple[tuple[str, FileState | None], ...] = field(default=(), compare=False, repr=False)
+    """Every file the plan read, as it is after the whole plan (``None``: absent); for refresh and new."""
 
     @property
     def ok(self) -> bool:
@@ -400,6 +402,7 @@ def _patch_result(work: _Work, patch: Patch, max_fuzz: int) -> PatchResult:
         work.problems.append(reason)
         return PatchResult(patch, FAILED, reason)
     files: list[FileResult] = []
+    lines: list[int] = []
     staged: dict[str, FileState | None] = {}
     for fp in patch.files:
         for path in {fp.source_path, fp.target_path} - {None}:
@@ -412,10 +415,15 @@ def _patch_result(work: _Work, patch: Patch, max_fuzz: int) -> PatchResult:
                 files.append(FileResult(fp.path, fp.kind.value, FAILED, (), reason))
                 return PatchResult(patch, FAILED, reason, tuple(files))
         files.append(_file_result(work, patch, fp, staged, max_fuzz))
+        lines.append(fp.diff_line_no)
     statuses = {f.status for f in files}
     if FAILED in statuses:
-        failed = [f for f in files if f.status == FAILED]
-        reason = "; ".join(f"{f.path}: {f.reason}" for f in failed)
+        # Name the patch file's line of each failure: the first failing hunk's @@, else the file's '---' line.
+        reason = "; ".join(
+            f"{patch.display}:{_failure_line(f, line)}: {f.path}: {f.reason}"
+            for f, line in zip(files, lines, strict=True)
+            if f.status == FAILED
+        )
         return PatchResult(patch, FAILED, reason, tuple(files))
     if statuses == {ALREADY}:
         return PatchResult(patch, ALREADY, "every hunk's change is already present", tuple(files))
@@ -427,6 +435,10 @@ def _patch_result(work: _Work, patch: Patch, max_fuzz: int) -> PatchResult:
     for path in staged:
         work.touched_by.setdefault(path, []).append(patch.name)
     return PatchResult(patch, APPLIED, "", tuple(files))
+
+
+def _failure_line(result: FileResult, file_line: int) -> int:
+    return next((h.diff_line_no for h in result.hunks if h.status in (FAILED, AMBIGUOUS)), file_line)
 
 
 def _describe_failure(hunks: Sequence[HunkResult]) -> str:
@@ -578,6 +590,7 @@ def plan_run(  # noqa: PLR0913 - the run's inputs, each distinct
         dropped=tuple(dropped),
         problems=tuple(dict.fromkeys(work.problems)),
         warnings=tuple(dict.fromkeys(work.warnings)),
+        images=tuple(sorted(work.images.items())),
     )
 
 
