@@ -170,3 +170,50 @@ def lock(session: nox.Session, pin: str) -> None:
     _install_pin(session, pin)
     session.run("python", "apply_patches.py", "--max-fuzz", "0")
     session.run("python", "apply_patches.py", "lock", "update", "--pin", pin)
+
+
+@nox.session(python="3.11", default=False)
+def latest(session: nox.Session) -> None:
+    """The newest LiteLLM on the index (not pinned): which patches apply, are upstream or conflict, which tests fail.
+
+    Writes reports/latest.md. Not a default session: its result moves with the index.
+    """
+    packages = ["litellm[proxy]", "litellm-enterprise", "prisma", "pytest", "respx", "pytest-randomly", *RUNTIME]
+    try:
+        session.install(*packages)
+    except nox.command.CommandFailed:
+        # The newest releases have pinned distributions the index lacks; the newest pin's overrides say why.
+        overrides = [pin["overrides"] for pin in LOCK["pins"].values() if "overrides" in pin][-1]
+        session.install("--override", str(ROOT / overrides), *packages)
+    out = session.run("python", "apply_patches.py", "upstream-status", "--json", silent=True)
+    rows = json.loads(str(out))
+    REPORTS.mkdir(exist_ok=True)
+    report = REPORTS / "latest-unpatched-tests.json"
+    numbers = ",".join(sorted({p["name"][:4] for p in rows["patches"] if p["status"] != "not-installed"}))
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        *REGRESSION_OPTIONS,
+        f"--patches={numbers}",
+        f"--patch-report={report}",
+        success_codes=[0, 1, 5],
+    )
+    tests = json.loads(report.read_text(encoding="utf-8")) if report.exists() else {}
+    versions = ", ".join(f"{k} {v}" for k, v in rows["distributions"].items() if k.startswith("litellm"))
+    lines = [
+        f"# Patches against the newest LiteLLM ({versions})",
+        "",
+        "| patch | against this release | recommendation | tests unpatched |",
+        "|---|---|---|---|",
+    ]
+    for row in rows["patches"]:
+        results = tests.get(row["name"][:4], {})
+        failing = sum(1 for v in results.values() if v == "failed")
+        verdict = f"{failing} of {len(results)} fail (needed)" if failing else f"all {len(results)} pass"
+        lines.append(
+            f"| {row['name']} | {row['status']} | {row['recommendation']} | {verdict if results else 'none ran'} |"
+        )
+    text = "\n".join(lines) + "\n"
+    (REPORTS / "latest.md").write_text(text, encoding="utf-8")
+    session.log("\n" + text)
