@@ -19,7 +19,7 @@ import nox
 nox.needs_version = ">=2024.4.15"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = False
-nox.options.sessions = ["tests", "lint", "patched", "unpatched", "matrix"]
+nox.options.sessions = ["tests", "lint", "patched", "unpatched", "export_upstream", "matrix"]
 
 ROOT = Path(__file__).resolve().parent
 REPORTS = ROOT / "reports"
@@ -156,6 +156,43 @@ def unpatched(session: nox.Session, pin: str) -> None:
     session.log(f"all {count} test(s) of {len(names)} patch(es) fail unpatched")
 
 
+@nox.session(python="3.11")
+def export_upstream(session: nox.Session) -> None:
+    """Export the litellm patches of the 1.81.0 pin; `git am` them on a repository made from its sdist.
+
+    The result must equal the patched site-packages files.
+    """
+    pin = "1.81.0"
+    _install_pin(session, pin)
+    session.install("pip")
+    session.run("python", "apply_patches.py", "--max-fuzz", "0")
+    tmp = Path(session.create_tmp())
+    session.run(
+        "python",
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-deps",
+        "--no-binary",
+        ":all:",
+        f"litellm=={pin}",
+        "-d",
+        str(tmp),
+    )
+    sdist = next(tmp.glob(f"litellm-{pin}.tar.gz"))
+    out = session.run("python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", silent=True)
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "tests/unit/test_export_sdist.py",
+        "-p",
+        "no:randomly",
+        env={"SITEPATCH_SDIST": str(sdist), "SITEPATCH_SITE": str(out).strip()},
+    )
+
+
 @nox.session
 def matrix(session: nox.Session) -> None:
     """Print the pins x patches matrix (applied / needed / fixed upstream) from the lock and the reports."""
@@ -178,7 +215,12 @@ def latest(session: nox.Session) -> None:
 
     Writes reports/latest.md. Not a default session: its result moves with the index.
     """
-    packages = ["litellm[proxy]", "litellm-enterprise", "prisma", "pytest", "respx", "pytest-randomly", *RUNTIME]
+    # A resolver backtracks to an older litellm when the newest one's [proxy] pins cannot be met: find the
+    # newest release first (its base install always resolves), then ask for exactly that one.
+    session.install("litellm")
+    newest = session.run("python", "-c", "import importlib.metadata as m; print(m.version('litellm'))", silent=True)
+    packages = [f"litellm[proxy]=={str(newest).strip()}", "litellm-enterprise", "prisma", "pytest", "respx"]
+    packages += ["pytest-randomly", *RUNTIME]
     try:
         session.install(*packages)
     except nox.command.CommandFailed:
