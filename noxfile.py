@@ -19,7 +19,7 @@ import nox
 nox.needs_version = ">=2024.4.15"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = False
-nox.options.sessions = ["tests", "lint", "patched", "unpatched", "export_upstream", "matrix"]
+nox.options.sessions = ["tests", "lint", "patched", "unpatched", "export_upstream", "matrix", "report"]
 
 ROOT = Path(__file__).resolve().parent
 REPORTS = ROOT / "reports"
@@ -193,11 +193,19 @@ def export_upstream(session: nox.Session) -> None:
     )
 
 
-@nox.session
+# Tagged "reports": they read the other sessions' reports, so CI runs them last, on every job's reports.
+@nox.session(tags=["reports"])
 def matrix(session: nox.Session) -> None:
     """Print the pins x patches matrix (applied / needed / fixed upstream) from the lock and the reports."""
     session.install(*RUNTIME)
     session.run("python", "tools/matrix.py", str(REPORTS))
+
+
+@nox.session(tags=["reports"])
+def report(session: nox.Session) -> None:
+    """Render the pins x patches matrix as reports/matrix.md and reports/matrix.html (open it in a browser)."""
+    session.install(*RUNTIME)
+    session.run("python", "tools/report.py", str(REPORTS))
 
 
 @nox.session(python="3.11", default=False)
