@@ -1,30 +1,26 @@
-"""Shared set-up for the managed files and batches regression tests (patches 0001-0005).
+"""Set-up for the managed files and batches regression tests (patches 0001-0005).
 
 What is real here: the proxy app (``litellm.proxy.proxy_server.app``) with a master key, LiteLLM's
 ``Router`` with an OpenAI and an Azure deployment, and the managed-files hook class of the installed
 litellm-enterprise (``_PROXY_LiteLLMManagedFiles``), registered the way the proxy registers its hooks
 (a wheel-only install does not register it: that needs the ``enterprise/`` package of the repository).
-What is stood in for: the provider's HTTP API (respx, in each test) and the one database table the hook
-queries, ``LiteLLM_ManagedFileTable`` (``ManagedFileTable`` below, with Prisma's semantics for the calls
-the tests reach: ``create``, ``find_first`` and ``delete``).
+What is stood in for: the provider's HTTP API (respx, in each test) and the database the hook queries
+(the shared in-memory ``prisma_client`` of ``_database.py``, whose ``LiteLLM_ManagedFileTable`` has the
+installed schema's columns and Prisma's semantics). The proxy's own ``prisma_client`` stays None, as
+before: only the hook is given the database.
 
 Rows are written by the hook's own ``store_unified_file_id``, exactly as its batch post-call hook does
-for a batch's output file: with ``file_object=None``.
+for a batch's output file: with ``file_object=None``. The fixtures ``managed_proxy`` and
+``proxy_without_managed_files`` (``conftest.py``) build the proxy with :func:`build_managed_proxy`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import copy
-import json
-import uuid
-from datetime import datetime, timezone
-from types import SimpleNamespace
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any
 
 import pytest
-
-MASTER_KEY = "sk-sitepatch-managed-files-master"
+from _support import MASTER_KEY, bearer, configure_proxy, import_litellm_quietly, proxy_client, run
 
 OPENAI_API_BASE = "https://api.openai.com/v1"
 OPENAI_DEPLOYMENT_KEY = "sk-openai-deployment-key"
@@ -37,7 +33,7 @@ AZURE_DEPLOYMENT_KEY = "azure-deployment-key"
 AZURE_DEPLOYMENT_ID = "deployment-azure-batch"
 AZURE_MODEL_NAME = "azure-gpt-4o-batch"
 
-MODEL_LIST: List[Dict[str, Any]] = [
+MODEL_LIST: list[dict[str, Any]] = [
     {
         "model_name": OPENAI_MODEL_NAME,
         "litellm_params": {
@@ -67,110 +63,33 @@ DEPLOYMENTS = {
 
 
 # --------------------------------------------------------------------------------------------------
-# In-memory stand-in for prisma_client.db.litellm_managedfiletable
-# --------------------------------------------------------------------------------------------------
-
-_JSON_FIELDS = ("file_object", "model_mappings")
-
-
-class ManagedFileRow:
-    """A row as Prisma returns it: attributes, Json columns already decoded, ``model_dump()``."""
-
-    def __init__(self, values: Dict[str, Any]) -> None:
-        self._values = values
-        for key, value in values.items():
-            setattr(self, key, value)
-
-    def model_dump(self) -> Dict[str, Any]:
-        return copy.deepcopy(self._values)
-
-
-class ManagedFileTable:
-    """``LiteLLM_ManagedFileTable`` (litellm/proxy/schema.prisma): the calls these tests make the hook use."""
-
-    def __init__(self) -> None:
-        self.rows: Dict[str, Dict[str, Any]] = {}
-
-    @staticmethod
-    def _decode(value: Any) -> Any:
-        # Prisma takes Json columns as JSON text and hands them back decoded.
-        return json.loads(value) if isinstance(value, str) else value
-
-    @staticmethod
-    def _matches(row: Dict[str, Any], where: Dict[str, Any]) -> bool:
-        return all(row.get(key) == wanted for key, wanted in where.items())
-
-    async def create(self, data: Dict[str, Any]) -> ManagedFileRow:
-        if data["unified_file_id"] in self.rows:
-            raise RuntimeError("Unique constraint failed on the fields: (`unified_file_id`)")
-        now = datetime.now(timezone.utc)
-        row: Dict[str, Any] = {
-            "id": str(uuid.uuid4()),
-            "unified_file_id": data["unified_file_id"],
-            "file_object": None,
-            "model_mappings": None,
-            "flat_model_file_ids": list(data.get("flat_model_file_ids") or []),
-            "storage_backend": data.get("storage_backend"),
-            "storage_url": data.get("storage_url"),
-            "created_at": now,
-            "created_by": data.get("created_by"),
-            "updated_at": now,
-            "updated_by": data.get("updated_by"),
-        }
-        for key in _JSON_FIELDS:
-            if key in data:
-                row[key] = self._decode(data[key])
-        self.rows[row["unified_file_id"]] = row
-        return ManagedFileRow(copy.deepcopy(row))
-
-    async def find_first(self, where: Dict[str, Any]) -> Optional[ManagedFileRow]:
-        for row in self.rows.values():
-            if self._matches(row, where):
-                return ManagedFileRow(copy.deepcopy(row))
-        return None
-
-    async def delete(self, where: Dict[str, Any]) -> Optional[ManagedFileRow]:
-        for key, row in list(self.rows.items()):
-            if self._matches(row, where):
-                del self.rows[key]
-                return ManagedFileRow(row)
-        raise RuntimeError("Record to delete does not exist.")
-
-
-class MemoryPrisma:
-    """What the hook sees as ``prisma_client``: only ``.db.litellm_managedfiletable``."""
-
-    def __init__(self) -> None:
-        self.db = SimpleNamespace(litellm_managedfiletable=ManagedFileTable())
-
-    @property
-    def managed_files(self) -> ManagedFileTable:
-        return self.db.litellm_managedfiletable
-
-
-# --------------------------------------------------------------------------------------------------
 # The proxy with the managed-files hook
 # --------------------------------------------------------------------------------------------------
 
 
 class ManagedProxy:
-    def __init__(self, client: Any, hook: Any, prisma: MemoryPrisma, router: Any) -> None:
+    def __init__(self, client: Any, hook: Any, prisma_client: Any, router: Any) -> None:
         self.client = client
         self.hook = hook
-        self.prisma = prisma
+        self.prisma_client = prisma_client
         self.router = router
-        self.headers = {"Authorization": f"Bearer {MASTER_KEY}"}
+        self.headers = bearer(MASTER_KEY)
+
+    def stored_file(self, unified_file_id: str) -> dict[str, Any] | None:
+        """The file's row in ``LiteLLM_ManagedFileTable`` as stored, or None."""
+        return self.prisma_client.db.litellm_managedfiletable.row(unified_file_id=unified_file_id)
 
     def store_batch_output_file(self, provider: str, provider_file_id: str) -> str:
         """Register a batch output file the way the hook's batch post-call hook does; return its id."""
+        from litellm.proxy import proxy_server
         from litellm.proxy._types import UserAPIKeyAuth
 
         model_group, deployment_id, _ = DEPLOYMENTS[provider]
         unified_file_id = self.hook.get_unified_output_file_id(
             output_file_id=provider_file_id, model_id=deployment_id, model_name=model_group
         )
-        owner = UserAPIKeyAuth(api_key=MASTER_KEY, user_id=_proxy_admin_name())
-        asyncio.run(
+        owner = UserAPIKeyAuth(api_key=MASTER_KEY, user_id=proxy_server.litellm_proxy_admin_name)
+        run(
             self.hook.store_unified_file_id(
                 file_id=unified_file_id,
                 file_object=None,
@@ -182,13 +101,7 @@ class ManagedProxy:
         return unified_file_id
 
 
-def _proxy_admin_name() -> str:
-    from litellm.proxy import proxy_server
-
-    return proxy_server.litellm_proxy_admin_name
-
-
-def provider_file_object(provider_file_id: str, filename: str = "batch_output.jsonl") -> Dict[str, Any]:
+def provider_file_object(provider_file_id: str, filename: str = "batch_output.jsonl") -> dict[str, Any]:
     """The provider's answer to GET /files/{id} for a batch output file."""
     return {
         "id": provider_file_id,
@@ -222,58 +135,30 @@ def assert_deployment_credentials(request: Any, provider: str) -> None:
         assert request.headers.get("api-key") == key
 
 
-def import_proxy_quietly() -> None:
-    """Import litellm, its proxy app and the managed-files hook with import-time warnings ignored.
-
-    Importing them warns (``open_text is deprecated``, pydantic ``PydanticDeprecatedSince20`` ...). In a
-    session run with warnings as errors the first such warning aborts the import half-way; these
-    tests check behaviour, not third-party import hygiene. Warnings raised while a test runs still count.
-    """
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import litellm  # noqa: F401
-        import litellm.proxy.proxy_server  # noqa: F401
-        import litellm_enterprise.proxy.hooks.managed_files  # noqa: F401
-
-
-def _build_proxy(monkeypatch: pytest.MonkeyPatch, with_hook: bool) -> ManagedProxy:
-    """The proxy app with a master key and a real Router, optionally with the managed-files hook.
+def build_managed_proxy(monkeypatch: pytest.MonkeyPatch, prisma_client: Any, *, with_hook: bool) -> ManagedProxy:
+    """The proxy app with a master key and a real Router, with or without the managed-files hook.
 
     Every global of litellm / proxy_server touched here is set through ``monkeypatch``.
     """
-    import_proxy_quietly()
+    import_litellm_quietly("litellm.proxy.proxy_server", "litellm_enterprise.proxy.hooks.managed_files")
     import litellm
-    from fastapi.testclient import TestClient
     from litellm import Router
     from litellm.caching.caching import DualCache
-    from litellm.caching.llm_caching_handler import LLMClientCache
-    from litellm.proxy import proxy_server
     from litellm.proxy.utils import InternalUsageCache
     from litellm_enterprise.proxy.hooks.managed_files import _PROXY_LiteLLMManagedFiles
 
     router = Router(model_list=copy.deepcopy(MODEL_LIST))
-    prisma = MemoryPrisma()
     hook = _PROXY_LiteLLMManagedFiles(
         internal_usage_cache=InternalUsageCache(dual_cache=DualCache()),
-        prisma_client=prisma,
+        prisma_client=prisma_client,
     )
-
-    monkeypatch.setattr(proxy_server, "master_key", MASTER_KEY)
-    monkeypatch.setattr(proxy_server, "prisma_client", None)
-    monkeypatch.setattr(proxy_server, "llm_router", router)
-    monkeypatch.setattr(proxy_server, "llm_model_list", copy.deepcopy(MODEL_LIST))
-    monkeypatch.setattr(proxy_server, "general_settings", {})
-    monkeypatch.setattr(proxy_server, "user_api_key_cache", DualCache())
-    # provider SDK clients are cached across calls; do not reuse one made in another test's event loop
-    monkeypatch.setattr(litellm, "in_memory_llm_clients_cache", LLMClientCache())
+    proxy_server = configure_proxy(monkeypatch, llm_router=router, model_list=copy.deepcopy(MODEL_LIST))
+    mapping = proxy_server.proxy_logging_obj.proxy_hook_mapping
     if with_hook:
         # register the hook as ProxyLogging._add_proxy_hooks does
-        monkeypatch.setitem(proxy_server.proxy_logging_obj.proxy_hook_mapping, "managed_files", hook)
+        monkeypatch.setitem(mapping, "managed_files", hook)
         monkeypatch.setattr(litellm, "callbacks", [*litellm.callbacks, hook])
     else:
-        mapping = proxy_server.proxy_logging_obj.proxy_hook_mapping
         if "managed_files" in mapping:
             monkeypatch.delitem(mapping, "managed_files")
         monkeypatch.setattr(
@@ -281,51 +166,4 @@ def _build_proxy(monkeypatch: pytest.MonkeyPatch, with_hook: bool) -> ManagedPro
             "callbacks",
             [cb for cb in litellm.callbacks if not isinstance(cb, _PROXY_LiteLLMManagedFiles)],
         )
-
-    # No lifespan: the proxy's startup event would read config and environment; the globals above
-    # are what it would set.
-    client = TestClient(proxy_server.app, raise_server_exceptions=False)
-    return ManagedProxy(client=client, hook=hook, prisma=prisma, router=router)
-
-
-def close_queued_logging_coroutines() -> None:
-    """Close the logging coroutines still queued in litellm's global logging worker.
-
-    Each TestClient request runs on its own short-lived event loop. A success-logging coroutine that
-    litellm queued just before that loop closed is never run; when the worker later re-binds to a new
-    loop (litellm >= 1.80.16 drops the old queue) the coroutine is garbage-collected and Python warns
-    "coroutine 'Logging.async_success_handler' was never awaited" -- inside whichever test runs then,
-    where a warnings-as-errors session fails it. Closing them before and after each test keeps the
-    tests independent of their order. Only queued, never-started logging work is discarded.
-    """
-    from litellm.litellm_core_utils import logging_worker
-
-    queue = getattr(getattr(logging_worker, "GLOBAL_LOGGING_WORKER", None), "_queue", None)
-    if queue is None:
-        return
-    while True:
-        try:
-            task = queue.get_nowait()
-        except (asyncio.QueueEmpty, RuntimeError):
-            return
-        coroutine = task.get("coroutine") if isinstance(task, dict) else None
-        if coroutine is not None:
-            coroutine.close()
-
-
-@pytest.fixture
-def managed_proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[ManagedProxy]:
-    """The proxy with the real managed-files hook of litellm-enterprise registered."""
-    import_proxy_quietly()
-    close_queued_logging_coroutines()
-    yield _build_proxy(monkeypatch, with_hook=True)
-    close_queued_logging_coroutines()
-
-
-@pytest.fixture
-def proxy_without_managed_files(monkeypatch: pytest.MonkeyPatch) -> Iterator[ManagedProxy]:
-    """The proxy as a wheel-only install runs it: no managed-files hook."""
-    import_proxy_quietly()
-    close_queued_logging_coroutines()
-    yield _build_proxy(monkeypatch, with_hook=False)
-    close_queued_logging_coroutines()
+    return ManagedProxy(client=proxy_client(), hook=hook, prisma_client=prisma_client, router=router)

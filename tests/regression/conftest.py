@@ -3,14 +3,26 @@
 These tests run inside a pin's virtual environment (see ``noxfile.py``), never in the engine's own test
 session. The environment below must be in place before the first ``import litellm``: LiteLLM reads it at
 import time, and without it importing LiteLLM reaches the network.
+
+Also here: the ``patch`` marker with ``--patches`` and ``--patch-report``; the fixtures every test gets
+(LiteLLM imported quietly, queued logging coroutines closed); and the fixtures tests ask for: the
+database stand-in ``prisma_client`` (``_database.py``) and the managed-files proxies
+(``_managed_files_support.py``). The support modules import LiteLLM only inside functions, so importing
+them here does not import it before the environment is set.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _database import PrismaClientStandIn
+from _managed_files_support import ManagedProxy, build_managed_proxy
+from _support import import_litellm_quietly
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("DISABLE_AIOHTTP_TRANSPORT", "True")
@@ -94,3 +106,62 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             verdict = "skipped"
         report.setdefault(numbers.get(nodeid) or "none", {})[nodeid] = verdict
     Path(path).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+# --------------------------------------------------------------------------------------------------
+# Fixtures
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _litellm_imported() -> None:
+    import_litellm_quietly()
+
+
+def close_queued_logging_coroutines() -> None:
+    """Close the logging coroutines still queued in litellm's global logging worker.
+
+    Each TestClient request runs on its own short-lived event loop. A success-logging coroutine that
+    litellm queued just before that loop closed is never run; when the worker later re-binds to a new
+    loop (litellm >= 1.80.16 drops the old queue) the coroutine is garbage-collected and Python warns
+    "coroutine 'Logging.async_success_handler' was never awaited" -- inside whichever test runs then,
+    where a warnings-as-errors session fails it. Closing them before and after each test keeps the
+    tests independent of their order. Only queued, never-started logging work is discarded.
+    """
+    logging_worker = sys.modules.get("litellm.litellm_core_utils.logging_worker")
+    queue = getattr(getattr(logging_worker, "GLOBAL_LOGGING_WORKER", None), "_queue", None)
+    if queue is None:
+        return
+    while True:
+        try:
+            task = queue.get_nowait()
+        except (asyncio.QueueEmpty, RuntimeError):
+            return
+        coroutine = task.get("coroutine") if isinstance(task, dict) else None
+        if coroutine is not None:
+            coroutine.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_queued_logging_coroutines() -> Iterator[None]:
+    close_queued_logging_coroutines()
+    yield
+    close_queued_logging_coroutines()
+
+
+@pytest.fixture
+def prisma_client() -> PrismaClientStandIn:
+    """A new, empty in-memory database behind LiteLLM's own query code."""
+    return PrismaClientStandIn()
+
+
+@pytest.fixture
+def managed_proxy(monkeypatch: pytest.MonkeyPatch, prisma_client: PrismaClientStandIn) -> ManagedProxy:
+    """The proxy with the real managed-files hook of litellm-enterprise registered."""
+    return build_managed_proxy(monkeypatch, prisma_client, with_hook=True)
+
+
+@pytest.fixture
+def proxy_without_managed_files(monkeypatch: pytest.MonkeyPatch, prisma_client: PrismaClientStandIn) -> ManagedProxy:
+    """The proxy as a wheel-only install runs it: no managed-files hook."""
+    return build_managed_proxy(monkeypatch, prisma_client, with_hook=False)

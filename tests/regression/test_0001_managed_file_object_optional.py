@@ -7,26 +7,19 @@ OpenAIFileObject"), so e.g. ``DELETE /files/{id}`` answered 500 before it ever r
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 import respx
-
-from _managed_files_support import (  # noqa: F401  (fixture)
-    OPENAI_DEPLOYMENT_ID,
-    assert_deployment_credentials,
-    managed_proxy,
-    provider_file_route,
-)
+from _managed_files_support import OPENAI_DEPLOYMENT_ID, assert_deployment_credentials, provider_file_route
+from _support import run
 
 pytestmark = pytest.mark.patch("0001")
 
 
 def test_hook_reads_back_a_batch_output_file_row(managed_proxy):
     file_id = managed_proxy.store_batch_output_file("openai", "file-batch-output-0001a")
-    assert managed_proxy.prisma.managed_files.rows[file_id]["file_object"] is None
+    assert managed_proxy.stored_file(file_id)["file_object"] is None
 
-    stored = asyncio.run(managed_proxy.hook.get_unified_file_id(file_id))
+    stored = run(managed_proxy.hook.get_unified_file_id(file_id))
 
     assert stored is not None
     assert stored.file_object is None
@@ -46,4 +39,4 @@ def test_delete_of_a_batch_output_file_reaches_the_provider(managed_proxy):
         assert delete.call_count == 1, response.text
         assert_deployment_credentials(delete.calls.last.request, "openai")
 
-    assert file_id not in managed_proxy.prisma.managed_files.rows
+    assert managed_proxy.stored_file(file_id) is None

@@ -10,12 +10,7 @@ from __future__ import annotations
 
 import pytest
 import respx
-
-from _managed_files_support import (  # noqa: F401  (fixture)
-    assert_deployment_credentials,
-    managed_proxy,
-    provider_file_route,
-)
+from _managed_files_support import assert_deployment_credentials, provider_file_route
 
 pytestmark = pytest.mark.patch("0002")
 
@@ -36,4 +31,4 @@ def test_delete_batch_output_file_returns_the_provider_confirmation(managed_prox
 
     assert response.status_code == 200, response.text
     assert response.json() == {"id": file_id, "object": "file", "deleted": True}
-    assert file_id not in managed_proxy.prisma.managed_files.rows
+    assert managed_proxy.stored_file(file_id) is None

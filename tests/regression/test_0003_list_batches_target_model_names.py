@@ -9,12 +9,7 @@ from __future__ import annotations
 
 import pytest
 import respx
-
-from _managed_files_support import (  # noqa: F401  (fixture)
-    OPENAI_MODEL_NAME,
-    assert_deployment_credentials,
-    proxy_without_managed_files,
-)
+from _managed_files_support import OPENAI_MODEL_NAME, assert_deployment_credentials
 
 pytestmark = pytest.mark.patch("0003")
 

@@ -11,13 +11,7 @@ from __future__ import annotations
 
 import pytest
 import respx
-
-from _managed_files_support import (  # noqa: F401  (fixture)
-    assert_deployment_credentials,
-    managed_proxy,
-    provider_file_object,
-    provider_file_route,
-)
+from _managed_files_support import assert_deployment_credentials, provider_file_object, provider_file_route
 
 pytestmark = pytest.mark.patch("0004")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import httpx
 import pytest
 import respx
-from _proxy_support import MASTER_KEY, add_pass_through_endpoints, configure_proxy, import_quietly
+from _support import MASTER_KEY, add_pass_through_endpoints, bearer, configure_proxy, proxy_client
 from starlette.testclient import TestClient
 
 # LiteLLM's own warnings are not under test; the project's `filterwarnings = error` would turn them
@@ -18,17 +18,12 @@ from starlette.testclient import TestClient
 pytestmark = [pytest.mark.patch("0010"), pytest.mark.filterwarnings("ignore")]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _litellm_imported() -> None:
-    import_quietly("litellm", "litellm.proxy.proxy_server")
-
-
 UPSTREAM = "https://upstream.sitepatch.invalid"
 
 
 @pytest.fixture
 def client(monkeypatch: pytest.MonkeyPatch) -> TestClient:
-    proxy_server = configure_proxy(monkeypatch, premium_user=True)
+    configure_proxy(monkeypatch, premium_user=True)
     add_pass_through_endpoints(
         monkeypatch,
         [
@@ -38,7 +33,7 @@ def client(monkeypatch: pytest.MonkeyPatch) -> TestClient:
             {"path": "/secure-api", "target": f"{UPSTREAM}/secure", "include_subpath": True, "auth": True},
         ],
     )
-    return TestClient(proxy_server.app, raise_server_exceptions=False)
+    return proxy_client()
 
 
 def _upstream() -> respx.MockRouter:
@@ -83,7 +78,7 @@ def test_subpath_of_authenticated_pass_through_still_needs_key(client: TestClien
         denied = client.get("/secure-api/resource")
         assert denied.status_code == 401, denied.text
         assert upstream.calls.call_count == 0
-        allowed = client.get("/secure-api/resource", headers={"Authorization": f"Bearer {MASTER_KEY}"})
+        allowed = client.get("/secure-api/resource", headers=bearer(MASTER_KEY))
         assert allowed.status_code == 200, allowed.text
         # and the unauthenticated pass-through's sub-path works in the same app
         open_sub = client.get("/public-api/x")

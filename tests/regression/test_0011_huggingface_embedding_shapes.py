@@ -13,16 +13,11 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from _proxy_support import import_quietly, run
+from _support import run
 
 # LiteLLM's own warnings are not under test; the project's `filterwarnings = error` would turn them
 # into exceptions inside LiteLLM's request handling.
 pytestmark = [pytest.mark.patch("0011"), pytest.mark.filterwarnings("ignore")]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _litellm_imported() -> None:
-    import_quietly("litellm")
 
 
 MODEL = "BAAI/bge-small-en-v1.5"

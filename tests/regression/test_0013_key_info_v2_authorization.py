@@ -3,21 +3,16 @@
 LiteLLM 1.83.5 fix).
 
 Real proxy app with a master key and the real handler, which runs LiteLLM's own
-``PrismaClient.get_data`` query code; only the Prisma table underneath is an in-memory stand-in.
+``PrismaClient.get_data`` query code; only the Prisma tables underneath are the shared in-memory
+stand-in (``_database.py``).
 The caller owns a user id, so the result does not depend on patch 0012.
 """
 
 from __future__ import annotations
 
 import pytest
-from _proxy_support import (
-    MASTER_KEY,
-    cache_key_auth,
-    configure_proxy,
-    import_quietly,
-    make_prisma_client,
-    verification_token_row,
-)
+from _database import PrismaClientStandIn
+from _support import MASTER_KEY, add_virtual_key, bearer, cache_key_auth, configure_proxy, proxy_client
 from starlette.testclient import TestClient
 
 # LiteLLM's own warnings are not under test; the project's `filterwarnings = error` would turn them
@@ -31,31 +26,21 @@ KEY_ORPHAN = "sk-regression-key-orphan-004"  # no user id
 SECRET = "sk-lf-regression-secret"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _litellm_imported() -> None:
-    import_quietly("litellm", "litellm.proxy.proxy_server")
-
-
 @pytest.fixture
-def client(monkeypatch: pytest.MonkeyPatch) -> TestClient:
-    rows = [
-        verification_token_row(KEY_OWN, key_alias="own", user_id="user-1"),
-        verification_token_row(KEY_OWN_2, key_alias="own-2", user_id="user-1"),
-        verification_token_row(
-            KEY_OTHER,
-            key_alias="other",
-            user_id="user-2",
-            metadata={"logging": [{"callback_name": "langfuse", "callback_vars": {"langfuse_secret_key": SECRET}}]},
-        ),
-        verification_token_row(KEY_ORPHAN, key_alias="orphan"),
-    ]
-    proxy_server = configure_proxy(monkeypatch, prisma_client=make_prisma_client(rows))
+def client(monkeypatch: pytest.MonkeyPatch, prisma_client: PrismaClientStandIn) -> TestClient:
+    proxy_server = configure_proxy(monkeypatch, prisma_client=prisma_client)
+    add_virtual_key(prisma_client, KEY_OWN, key_alias="own", user_id="user-1")
+    add_virtual_key(prisma_client, KEY_OWN_2, key_alias="own-2", user_id="user-1")
+    add_virtual_key(
+        prisma_client,
+        KEY_OTHER,
+        key_alias="other",
+        user_id="user-2",
+        metadata={"logging": [{"callback_name": "langfuse", "callback_vars": {"langfuse_secret_key": SECRET}}]},
+    )
+    add_virtual_key(prisma_client, KEY_ORPHAN, key_alias="orphan")
     cache_key_auth(proxy_server, KEY_OWN, user_id="user-1")
-    return TestClient(proxy_server.app, raise_server_exceptions=False)
-
-
-def _auth(key: str) -> dict:
-    return {"Authorization": f"Bearer {key}"}
+    return proxy_client()
 
 
 def _aliases(response) -> list:
@@ -66,21 +51,21 @@ def _aliases(response) -> list:
 
 
 def test_v2_key_info_filters_keys_the_caller_may_not_see(client: TestClient) -> None:
-    response = client.post("/v2/key/info", json={"keys": [KEY_OWN_2, KEY_OTHER]}, headers=_auth(KEY_OWN))
+    response = client.post("/v2/key/info", json={"keys": [KEY_OWN_2, KEY_OTHER]}, headers=bearer(KEY_OWN))
     assert SECRET not in response.text
     assert _aliases(response) == ["own-2"]
 
 
 def test_v2_key_info_aliases_do_not_list_every_key(client: TestClient) -> None:
     # An alias that matches nothing must not turn into an unfiltered query over all keys.
-    nothing = client.post("/v2/key/info", json={"key_aliases": ["no-such-alias"]}, headers=_auth(KEY_OWN))
+    nothing = client.post("/v2/key/info", json={"key_aliases": ["no-such-alias"]}, headers=bearer(KEY_OWN))
     assert _aliases(nothing) == []
 
-    mine = client.post("/v2/key/info", json={"key_aliases": ["own-2", "other"]}, headers=_auth(KEY_OWN))
+    mine = client.post("/v2/key/info", json={"key_aliases": ["own-2", "other"]}, headers=bearer(KEY_OWN))
     assert SECRET not in mine.text
     assert _aliases(mine) == ["own-2"]
 
 
 def test_v2_key_info_admin_still_sees_requested_keys_without_tokens(client: TestClient) -> None:
-    response = client.post("/v2/key/info", json={"key_aliases": ["other", "orphan"]}, headers=_auth(MASTER_KEY))
+    response = client.post("/v2/key/info", json={"key_aliases": ["other", "orphan"]}, headers=bearer(MASTER_KEY))
     assert _aliases(response) == ["orphan", "other"]

@@ -1,0 +1,353 @@
+"""The one database stand-in of the regression tests: an in-memory ``prisma_client``.
+
+No real database client can run here: the proxy's Prisma client needs a PostgreSQL server and a query
+engine binary fetched at generate time, and ``prisma`` is not even installed with every pin. So the
+tests replace only what sits under LiteLLM's query code:
+
+- :class:`PrismaClientStandIn` is what LiteLLM sees as ``prisma_client``. Its query methods
+  (``get_data``, ``hash_token``, ``jsonify_object``) are LiteLLM's own ``PrismaClient`` methods, run on
+  this object; any other method is an ``AttributeError``, so a test that reaches unmodelled client code
+  fails loudly instead of passing on a guess.
+- ``prisma_client.db.<table>`` is a :class:`Table` with Prisma's semantics for the calls the tests reach
+  (``create``, ``find_unique``, ``find_first``, ``find_many``, ``delete``). Its columns, defaults, unique
+  keys, Json columns and relations are read from the installed LiteLLM's own ``schema.prisma``, so every
+  pin gets the tables it really has. A filter, argument or relation not modelled here raises.
+
+Rows come back as Prisma's generated client returns them: pydantic models (attributes, ``model_dump()``,
+``model_copy()``) with Json columns decoded and relation fields ``None`` unless included.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import importlib.util
+import json
+import operator
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class UniqueViolationError(Exception):
+    """``prisma.errors.UniqueViolationError``."""
+
+
+class RecordNotFoundError(Exception):
+    """``prisma.errors.RecordNotFoundError``."""
+
+
+class MissingRequiredValueError(Exception):
+    """Prisma's ``Argument `x` is missing`` validation error."""
+
+
+class Record(BaseModel):
+    """A row as Prisma returns it (a pydantic model of the table's fields)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# --------------------------------------------------------------------------------------------------
+# The schema, from the installed litellm's schema.prisma
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    is_list: bool
+    optional: bool
+    default: str | None  # the text inside @default(...)
+    unique: bool
+    updated_at: bool
+    relation_fields: tuple[str, ...] = ()  # a relation field: its foreign key columns here ...
+    relation_references: tuple[str, ...] = ()  # ... and the columns they reference there
+
+    def default_value(self) -> Any:
+        if self.updated_at or self.default == "now()":
+            return datetime.now(timezone.utc)
+        if self.default in {"uuid()", "cuid()"}:
+            return str(uuid.uuid4())
+        if self.default is None or self.default.endswith(")"):  # autoincrement(), dbgenerated(...)
+            if self.optional:
+                return None
+            if self.is_list:
+                return []
+            raise MissingRequiredValueError(f"Argument `{self.name}` is missing.")
+        try:
+            value = json.loads(self.default)
+        except json.JSONDecodeError:
+            return self.default  # an enum value
+        return json.loads(value) if self.type == "Json" and isinstance(value, str) else value
+
+
+@dataclass
+class Model:
+    name: str
+    columns: dict[str, Column] = field(default_factory=dict)
+    relations: dict[str, Column] = field(default_factory=dict)
+
+    @property
+    def unique(self) -> set[str]:
+        return {c.name for c in self.columns.values() if c.unique}
+
+
+_MODEL = re.compile(r"^model\s+(\w+)\s*\{(.*?)^\}", re.MULTILINE | re.DOTALL)
+_FIELD = re.compile(r"^(\w+)\s+(\w+)(\[\])?(\?)?\s*(.*)$")
+
+
+def _attribute_argument(text: str, attribute: str) -> str | None:
+    """The text inside ``@attribute(...)``, with nested parentheses."""
+    start = text.find(f"@{attribute}(")
+    if start < 0:
+        return None
+    depth, begin = 0, start + len(attribute) + 1
+    for index in range(begin, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[index], 0)
+        if depth == 0:
+            return text[begin + 1 : index]
+    raise ValueError(f"unbalanced @{attribute}(...) in {text!r}")
+
+
+def _names(text: str, key: str) -> tuple[str, ...]:
+    found = re.search(rf"{key}:\s*\[([^\]]*)\]", text)
+    return tuple(n.strip() for n in found.group(1).split(",")) if found else ()
+
+
+@functools.cache
+def schema() -> dict[str, Model]:
+    """Every model of the installed litellm's ``litellm/proxy/schema.prisma``, by Prisma client name."""
+    spec = importlib.util.find_spec("litellm")
+    assert spec is not None
+    assert spec.origin is not None
+    text = (Path(spec.origin).parent / "proxy" / "schema.prisma").read_text(encoding="utf-8")
+    blocks = _MODEL.findall(text)
+    model_names = {name for name, _ in blocks}
+    models: dict[str, Model] = {}
+    for name, body in blocks:
+        model = Model(name)
+        for raw in body.splitlines():
+            line = raw.split("//", 1)[0].strip()
+            matched = _FIELD.match(line)
+            if matched is None:  # empty, or a block attribute (@@index, @@map ...)
+                continue
+            column_name, type_name, is_list, optional, attributes = matched.groups()
+            column = Column(
+                name=column_name,
+                type=type_name,
+                is_list=bool(is_list),
+                optional=bool(optional),
+                default=_attribute_argument(attributes, "default"),
+                unique="@id" in attributes or "@unique" in attributes,
+                updated_at="@updatedAt" in attributes,
+                relation_fields=_names(attributes, "fields"),
+                relation_references=_names(attributes, "references"),
+            )
+            if type_name in model_names:
+                model.relations[column_name] = column
+            else:  # a scalar or an enum
+                model.columns[column_name] = column
+        models[name.lower()] = model
+    return models
+
+
+# --------------------------------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------------------------------
+
+# A filter on a NULL column matches nothing, as in SQL, except equality with None (IS NULL).
+_FILTERS: dict[str, Callable[[Any, Any], bool]] = {
+    "equals": operator.eq,
+    "not": lambda value, wanted: value is not None and (wanted is None or value != wanted),
+    "in": lambda value, wanted: value is not None and value in wanted,
+    "not_in": lambda value, wanted: value is not None and value not in wanted,
+    "has": lambda value, wanted: value is not None and wanted in value,
+    "lt": lambda value, wanted: value is not None and value < wanted,
+    "lte": lambda value, wanted: value is not None and value <= wanted,
+    "gt": lambda value, wanted: value is not None and value > wanted,
+    "gte": lambda value, wanted: value is not None and value >= wanted,
+}
+
+
+class Table:
+    """``prisma_client.db.<table>``: the rows of one model, held in memory."""
+
+    def __init__(self, model: Model, db: Database) -> None:
+        self.model = model
+        self.rows: list[dict[str, Any]] = []
+        self._db = db
+
+    # -- for the tests' own set-up and checks (not Prisma API) -------------------------------------
+
+    def add(self, **data: Any) -> Record:
+        """Insert a row, exactly as ``create(data=...)`` does."""
+        return self._record(self._insert(data), None)
+
+    def row(self, **where: Any) -> dict[str, Any] | None:
+        """The one stored row matching ``where`` (or None), as it is in the table."""
+        found = [row for row in self.rows if self._matches(row, where)]
+        assert len(found) <= 1, found
+        return found[0] if found else None
+
+    # -- Prisma's query API -------------------------------------------------------------------------
+
+    async def create(self, data: dict[str, Any], include: dict[str, bool] | None = None) -> Record:
+        return self._record(self._insert(data), include)
+
+    async def find_unique(self, where: dict[str, Any], include: dict[str, bool] | None = None) -> Record | None:
+        self._check_unique(where)
+        row = self.row(**where)
+        return None if row is None else self._record(row, include)
+
+    async def find_first(
+        self,
+        where: dict[str, Any] | None = None,
+        include: dict[str, bool] | None = None,
+        order: Any = None,
+        skip: int | None = None,
+    ) -> Record | None:
+        found = await self.find_many(where=where, include=include, order=order, skip=skip, take=1)
+        return found[0] if found else None
+
+    async def find_many(
+        self,
+        where: dict[str, Any] | None = None,
+        include: dict[str, bool] | None = None,
+        order: Any = None,
+        take: int | None = None,
+        skip: int | None = None,
+    ) -> list[Record]:
+        rows = [row for row in self.rows if self._matches(row, where or {})]
+        for key, direction in reversed(self._order(order)):
+            # PostgreSQL's default: NULLs last ascending, first descending
+            rows.sort(key=lambda row, key=key: (row[key] is None, row[key]), reverse=direction == "desc")
+        rows = rows[skip or 0 :]
+        if take is not None:
+            rows = rows[:take]
+        return [self._record(row, include) for row in rows]
+
+    async def delete(self, where: dict[str, Any], include: dict[str, bool] | None = None) -> Record:
+        self._check_unique(where)
+        row = self.row(**where)
+        if row is None:
+            raise RecordNotFoundError(
+                "An operation failed because it depends on one or more records that were required but not found. Record to delete does not exist."
+            )
+        self.rows.remove(row)
+        return self._record(row, include)
+
+    # -- Prisma's semantics -------------------------------------------------------------------------
+
+    def _insert(self, data: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(data) - set(self.model.columns)
+        if unknown:
+            raise NotImplementedError(
+                f"{self.model.name}: unknown argument(s) {sorted(unknown)} (relations are not modelled)"
+            )
+        row = {}
+        for column in self.model.columns.values():
+            value = data[column.name] if column.name in data else column.default_value()
+            if column.type == "Json" and isinstance(value, str):
+                value = json.loads(value)  # Prisma takes Json columns as JSON text, returns them decoded
+            row[column.name] = value
+        for name in self.model.unique:
+            if any(other[name] == row[name] for other in self.rows):
+                raise UniqueViolationError(f"Unique constraint failed on the fields: (`{name}`)")
+        self.rows.append(row)
+        return row
+
+    def _check_columns(self, names: Any) -> None:
+        unknown = set(names) - set(self.model.columns) - {"AND", "OR", "NOT"}
+        if unknown:
+            raise NotImplementedError(f"{self.model.name}: no column(s) {sorted(unknown)} (relations are not modelled)")
+
+    def _check_unique(self, where: dict[str, Any]) -> None:
+        if len(where) != 1 or not set(where) <= self.model.unique:
+            raise ValueError(
+                f"{self.model.name}: a unique query needs exactly one of {sorted(self.model.unique)}, got {where}"
+            )
+
+    def _matches(self, row: dict[str, Any], where: dict[str, Any]) -> bool:
+        self._check_columns(where)
+        for key, condition in where.items():
+            if key in {"AND", "OR", "NOT"}:
+                parts = condition if isinstance(condition, list) else [condition]
+                results = [self._matches(row, part) for part in parts]
+                if not {"AND": all, "OR": any, "NOT": lambda r: not any(r)}[key](results):
+                    return False
+            elif isinstance(condition, dict):
+                for name, wanted in condition.items():
+                    if name not in _FILTERS:
+                        raise NotImplementedError(f"{self.model.name}.{key}: filter {name!r} is not modelled")
+                    if not _FILTERS[name](row[key], wanted):
+                        return False
+            elif row[key] != condition:
+                return False
+        return True
+
+    def _order(self, order: Any) -> list[tuple[str, str]]:
+        items = [] if order is None else order if isinstance(order, list) else [order]
+        pairs = [pair for item in items for pair in item.items()]
+        self._check_columns(name for name, _ in pairs)
+        return pairs
+
+    def _record(self, row: dict[str, Any], include: dict[str, bool] | None) -> Record:
+        values = copy.deepcopy(row)
+        values.update(dict.fromkeys(self.model.relations))
+        for name, wanted in (include or {}).items():
+            relation = self.model.relations.get(name)
+            if relation is None or not relation.relation_fields:
+                raise NotImplementedError(f"{self.model.name}: include of {name!r} is not modelled")
+            if wanted:
+                keys = [row[column] for column in relation.relation_fields]
+                related = self._db.table(relation.type)
+                where = dict(zip(relation.relation_references, keys, strict=True))
+                values[name] = None if None in keys else related.row(**where)
+                if values[name] is not None:
+                    values[name] = related._record(values[name], None)
+        return Record(**values)
+
+
+class Database:
+    """``prisma_client.db``: a :class:`Table` for every model of the schema, made on first use."""
+
+    def __init__(self) -> None:
+        self._tables: dict[str, Table] = {}
+
+    def table(self, model_name: str) -> Table:
+        key = model_name.lower()
+        if key not in self._tables:
+            models = schema()
+            if key not in models:
+                raise AttributeError(f"schema.prisma has no model {model_name!r}")
+            self._tables[key] = Table(models[key], self)
+        return self._tables[key]
+
+    def __getattr__(self, name: str) -> Table:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self.table(name)
+
+
+class PrismaClientStandIn:
+    """What LiteLLM sees as ``prisma_client``: ``.db`` is in memory, the query methods are LiteLLM's own."""
+
+    LITELLM_QUERY_METHODS = ("get_data", "hash_token", "jsonify_object")
+
+    def __init__(self) -> None:
+        self.db = Database()
+        self.proxy_logging_obj = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in self.LITELLM_QUERY_METHODS:
+            raise AttributeError(f"the PrismaClient stand-in does not model {name!r}")
+        from litellm.proxy.utils import PrismaClient
+
+        return getattr(PrismaClient, name).__get__(self)

@@ -1,0 +1,147 @@
+"""Set-up shared by all regression tests: importing LiteLLM, running its coroutines, and the proxy.
+
+Everything here works on LiteLLM's real objects: the proxy FastAPI ``app`` and its module globals, the
+real pass-through initialisation, the real key cache. The database underneath is the stand-in of
+``_database.py`` (the ``prisma_client`` fixture of ``conftest.py``); outbound HTTP is mocked with respx
+in the tests themselves.
+
+Every global that is touched is set through ``monkeypatch``, so the tests stay independent in any order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import warnings
+from typing import Any
+
+import pytest
+
+MASTER_KEY = "sk-sitepatch-regression-master-key"
+
+
+def import_litellm_quietly(*modules: str) -> None:
+    """Import ``litellm`` and the given LiteLLM modules with their import-time warnings ignored.
+
+    Importing LiteLLM, its proxy and litellm-enterprise warns (``open_text is deprecated``, pydantic's
+    ``PydanticDeprecatedSince20`` ...). In a session run with warnings as errors the first such warning
+    would abort the import half-way, inside whichever test happens to import first; these tests check
+    behaviour, not third-party import hygiene. Warnings raised while a test runs still count.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for module in ("litellm", *modules):
+            importlib.import_module(module)
+
+
+def run(coro: Any) -> Any:
+    """Run one LiteLLM coroutine to completion on a fresh event loop.
+
+    LiteLLM queues its async success/failure logging on a global worker. Await whatever it queued
+    before the loop closes, so no logging coroutine is left un-awaited (pytest reports those as
+    unraisable exceptions). ``asyncio.run`` cancels the worker's own task when the loop ends.
+    """
+
+    async def _main() -> Any:
+        try:
+            return await coro
+        finally:
+            from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
+
+            await GLOBAL_LOGGING_WORKER.clear_queue()
+
+    return asyncio.run(_main())
+
+
+def bearer(key: str) -> dict[str, str]:
+    """The headers that authenticate a request to the proxy with ``key``."""
+    return {"Authorization": f"Bearer {key}"}
+
+
+# --------------------------------------------------------------------------------------------------
+# The proxy
+# --------------------------------------------------------------------------------------------------
+
+
+def configure_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    prisma_client: Any = None,
+    general_settings: dict | None = None,
+    premium_user: bool | None = None,
+    llm_router: Any = None,
+    model_list: list[dict] | None = None,
+) -> Any:
+    """Set the real proxy module's globals as its start-up would, with :data:`MASTER_KEY`; return the module.
+
+    No lifespan is run (see :func:`proxy_client`): the proxy's startup event would read config and
+    environment, and these globals are what it would set. The app's route list is replaced by a copy
+    for the duration of the test, so routes a test adds (pass-through endpoints) disappear afterwards.
+    """
+    import_litellm_quietly("litellm.proxy.proxy_server")
+    import litellm
+    from litellm.caching.caching import DualCache
+    from litellm.caching.llm_caching_handler import LLMClientCache
+    from litellm.proxy import proxy_server
+
+    monkeypatch.setattr(proxy_server, "master_key", MASTER_KEY)
+    monkeypatch.setattr(proxy_server, "prisma_client", prisma_client)
+    monkeypatch.setattr(proxy_server, "general_settings", dict(general_settings or {}))
+    monkeypatch.setattr(proxy_server, "user_api_key_cache", DualCache())
+    monkeypatch.setattr(proxy_server, "llm_router", llm_router)
+    monkeypatch.setattr(proxy_server, "llm_model_list", model_list)
+    monkeypatch.setattr(proxy_server, "config_passthrough_endpoints", None, raising=False)
+    monkeypatch.setattr(proxy_server, "user_custom_auth", None, raising=False)
+    if premium_user is not None:
+        monkeypatch.setattr(proxy_server, "premium_user", premium_user)
+    # provider SDK clients are cached across calls; do not reuse one made in another test's event loop
+    monkeypatch.setattr(litellm, "in_memory_llm_clients_cache", LLMClientCache())
+    router = proxy_server.app.router
+    monkeypatch.setattr(router, "routes", list(router.routes))
+    return proxy_server
+
+
+def proxy_client() -> Any:
+    """A TestClient on the real proxy app, without its lifespan; server errors come back as responses."""
+    from litellm.proxy import proxy_server
+    from starlette.testclient import TestClient
+
+    return TestClient(proxy_server.app, raise_server_exceptions=False)
+
+
+def add_pass_through_endpoints(monkeypatch: pytest.MonkeyPatch, endpoints: list[dict]) -> None:
+    """Register pass-through endpoints on the real app the way the proxy does at start-up
+    (``general_settings.pass_through_endpoints`` -> ``initialize_pass_through_endpoints``)."""
+    from litellm.proxy import proxy_server
+    from litellm.proxy._types import LiteLLMRoutes
+    from litellm.proxy.pass_through_endpoints import pass_through_endpoints as pt
+
+    monkeypatch.setattr(pt, "_registered_pass_through_routes", {})
+    # `auth: true` endpoints append their path to this list: give the test its own copy.
+    openai_routes = LiteLLMRoutes.openai_routes
+    monkeypatch.setattr(openai_routes, "_value_", list(openai_routes.value))
+    monkeypatch.setitem(proxy_server.general_settings, "pass_through_endpoints", endpoints)
+    run(pt.initialize_pass_through_endpoints(pass_through_endpoints=endpoints))
+
+
+# --------------------------------------------------------------------------------------------------
+# Virtual keys
+# --------------------------------------------------------------------------------------------------
+
+
+def add_virtual_key(prisma_client: Any, key: str, **columns: Any) -> None:
+    """Store a virtual key in ``LiteLLM_VerificationToken`` as the proxy does: under its hash."""
+    from litellm.proxy.utils import hash_token
+
+    prisma_client.db.litellm_verificationtoken.add(token=hash_token(key), **columns)
+
+
+def cache_key_auth(proxy_server: Any, key: str, **fields: Any) -> None:
+    """Put a virtual key's auth object in the proxy's key cache, where ``user_api_key_auth`` looks
+    first, so authenticating the key does not need the combined-view query."""
+    from litellm.proxy._types import UserAPIKeyAuth
+    from litellm.proxy.utils import hash_token
+
+    hashed = hash_token(key)
+    obj = UserAPIKeyAuth(token=hashed, api_key=hashed, **fields)
+    proxy_server.user_api_key_cache.set_cache(key=hashed, value=obj)
