@@ -24,6 +24,33 @@ from _database import PrismaClientStandIn
 from _managed_files_support import ManagedProxy, build_managed_proxy
 from _support import import_litellm_quietly
 
+_LOCAL_HOSTS = ("localhost", "127.", "::1", "0.0.0.0", "testserver")
+
+
+def _refuse_network(event: str, args: tuple[object, ...]) -> None:
+    """An audit hook: any socket connection or name lookup beyond this machine fails the test that made it.
+
+    Provider HTTP is stubbed with respx and the proxy is driven in-process, so a real connection is a bug
+    in the test (or LiteLLM reaching for the internet, e.g. a cost map download) that must not pass silently.
+    """
+    if event == "socket.getaddrinfo":
+        host = args[0]
+    elif event == "socket.connect":
+        address = args[1]
+        if not isinstance(address, tuple):  # a Unix socket path
+            return
+        host = address[0]
+    else:
+        return
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if host is None or (isinstance(host, str) and host.startswith(_LOCAL_HOSTS)):
+        return
+    raise RuntimeError(f"network access refused in a regression test: {event} {host!r}")
+
+
+sys.addaudithook(_refuse_network)
+
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("DISABLE_AIOHTTP_TRANSPORT", "True")
 os.environ.setdefault("LITELLM_TELEMETRY", "False")
