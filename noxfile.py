@@ -56,9 +56,33 @@ def tests_all(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def stress(session: nox.Session) -> None:
-    """Run the property tests with many more examples (SITEPATCH_HYPOTHESIS_PROFILE=stress)."""
+    """The large reliability runs: property tests with many examples, 200 SIGKILLs, differential fuzzing.
+
+    Writes reports/kill.json and reports/differential.json.
+    """
     session.install(*RUNTIME, *TEST)
     session.run("pytest", "tests/property", *session.posargs, env={"SITEPATCH_HYPOTHESIS_PROFILE": "stress"})
+    session.run(
+        "pytest",
+        "tests/stress",
+        "-s",
+        "-p",
+        "no:cacheprovider",
+        env={"SITEPATCH_KILL_TRIALS": "200", "SITEPATCH_DIFF_CASES": "5000"},
+    )
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """The benchmarks against GNU patch and git apply (bench/); downloads two LiteLLM wheels.
+
+    ``nox -s bench -- SITE_PACKAGES`` names the pinned install for workload 2 (default: a 1.80.10 pin's).
+    """
+    session.install(*RUNTIME, "pip")
+    session.run("python", "bench/workload1.py", "--runs", "5")
+    site = session.posargs[0] if session.posargs else "/work/venvs/p1/lib/python3.11/site-packages"
+    session.run("python", "bench/workload2.py", "--site-packages", site, "--runs", "11")
+    session.run("python", "bench/workload3.py", "--runs", "3", "--factors", "1,4,16")
 
 
 @nox.session

@@ -25,7 +25,7 @@ import shutil
 import stat
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sitepatch.dist import file_digest
@@ -58,10 +58,20 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
-def write_file(path: Path, data: bytes, mode: int) -> None:
+def _barrier() -> None:
+    """Make every write so far durable before the next step: one ``sync`` instead of one ``fsync`` per file.
+
+    Only the order matters for recovery (copies before the journal, target files before the manifest), and
+    a patch set touches hundreds of files: per-file ``fsync`` made writing slower than everything else.
+    """
+    os.sync()
+
+
+def write_file(path: Path, data: bytes, mode: int, *, sync: bool = True) -> None:
     """Replace ``path`` with ``data`` atomically: a temporary file beside it, then ``os.replace``.
 
     The old file is never opened for writing, so hard links to it (uv's cache) keep their content.
+    With ``sync=False`` the data is not flushed here: the caller calls :func:`_barrier` before relying on it.
 
     :raises OSError: when writing fails; the temporary file is removed and ``path`` is untouched.
     """
@@ -74,7 +84,8 @@ def write_file(path: Path, data: bytes, mode: int) -> None:
                 written = os.write(fd, view)
                 view = view[written:]
             os.fchmod(fd, mode & 0o7777)
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, path)
@@ -110,6 +121,7 @@ class DiskReader:
     """Reads the target for the planner (see :class:`sitepatch.plan.Reader`)."""
 
     root: Path
+    _directories: set[str] = field(default_factory=set, compare=False, repr=False)
 
     def read(self, path: str) -> FileState | None:
         """The file's bytes and mode, or ``None`` when it does not exist."""
@@ -137,6 +149,9 @@ class DiskReader:
         parts = path.split("/")
         for index, part in enumerate(parts):
             current = current / part
+            prefix = "/".join(parts[: index + 1])
+            if index < len(parts) - 1 and prefix in self._directories:
+                continue
             try:
                 info = current.lstat()
             except FileNotFoundError:
@@ -149,6 +164,8 @@ class DiskReader:
                 return f"{path}: {'/'.join(parts[: index + 1])} is not a directory"
             if index == len(parts) - 1 and not stat.S_ISREG(info.st_mode):
                 return f"{path}: not a regular file"
+            if index < len(parts) - 1:
+                self._directories.add(prefix)  # a real directory: other paths through it need no new lstat
         resolved = (self.root / path).resolve()
         if not resolved.is_relative_to(self.root.resolve()):
             return f"{path}: resolves outside the target {self.root}"
@@ -333,10 +350,11 @@ class StateDir:
                         full.unlink()
                 else:
                     full.parent.mkdir(parents=True, exist_ok=True)
-                    write_file(full, after.data, after.mode)
+                    write_file(full, after.data, after.mode, sync=False)
                 _remove_bytecode(full)
-                _fsync_dir(full.parent)
             current = str(self.manifest_path)
+            # The journal can restore every file from its copy, so one barrier before the commit point suffices.
+            _barrier()
             step("manifest")
             if text is not None:
                 write_file(self.manifest_path, text, 0o644)
@@ -390,13 +408,14 @@ class StateDir:
             "manifest_after": file_digest(text) if text is not None else None,
             "files": entries,
         }
+        _barrier()
         step("journal")
         write_file(self.journal_path, json.dumps(journal, indent=1).encode("utf-8"), 0o644)
         _fsync_dir(self.path)
 
     def _keep(self, path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_file(path, data, 0o644)
+        write_file(path, data, 0o644, sync=False)  # made durable by the barrier before the journal
 
     def _prune_pristine(self, manifest: Manifest | None) -> None:
         keep = {f.path for f in manifest.files} if manifest is not None else set()

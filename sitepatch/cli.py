@@ -8,8 +8,8 @@ failed or a file was refused, and nothing was written; 2 a usage or environment 
 from __future__ import annotations
 
 import argparse
-import email.utils
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +21,6 @@ from sitepatch import __version__
 from sitepatch.apply import DiskReader, StateDir, apply_plan, write_file
 from sitepatch.dist import Target, site_packages_of
 from sitepatch.errors import ManifestError, SitepatchError, TargetError, WriteError
-from sitepatch.lifecycle import patch_dir_names
 from sitepatch.lockfile import Lock, check_lock, updated_pin, verify_manifest
 from sitepatch.manifest import Manifest
 from sitepatch.model import Patch
@@ -30,16 +29,6 @@ from sitepatch.plan import ALREADY, APPLIED, FAILED, SKIPPED, FileState, HunkRes
 from sitepatch.record import manifest_for
 from sitepatch.selection import Decision, select_patches
 from sitepatch.status import StatusReport, plan_revert, status_of
-from sitepatch.wheels import PristineFinder, pip_download
-from sitepatch.workflows import (
-    OverlayReader,
-    create_patch,
-    import_change,
-    plan_export,
-    refresh_patches,
-    run_export,
-    upstream_status,
-)
 
 __all__ = ["main"]
 
@@ -558,6 +547,11 @@ def _hunk_report(results: Sequence[PatchResult]) -> list[str]:
 
 
 def _run_new(args: argparse.Namespace) -> Outcome:
+    # The lifecycle commands import their modules when used: apply, check and status run at container start.
+    from sitepatch.lifecycle import patch_dir_names  # noqa: PLC0415
+    from sitepatch.wheels import PristineFinder, pip_download  # noqa: PLC0415
+    from sitepatch.workflows import OverlayReader, create_patch  # noqa: PLC0415
+
     target = Target.open(_target_root(args))
     patches = load_patches(args.patches) if args.patches.is_dir() else ()
     dist = target.get(args.package)
@@ -635,6 +629,8 @@ def _relative(target: Target, path: str) -> str:
 
 
 def _run_refresh(args: argparse.Namespace) -> Outcome:
+    from sitepatch.workflows import refresh_patches  # noqa: PLC0415
+
     if not args.patch and not args.all:
         raise TargetError("name the patches to refresh, or pass --all")
     target = Target.open(_target_root(args))
@@ -680,6 +676,9 @@ def _read_source(source: str) -> bytes:
 
 
 def _run_import(args: argparse.Namespace) -> Outcome:
+    from sitepatch.lifecycle import patch_dir_names  # noqa: PLC0415
+    from sitepatch.workflows import import_change  # noqa: PLC0415
+
     target = Target.open(_target_root(args))
     patches = load_patches(args.patches) if args.patches.is_dir() else ()
     result = import_change(
@@ -711,6 +710,10 @@ def _run_import(args: argparse.Namespace) -> Outcome:
 
 
 def _run_export(args: argparse.Namespace) -> Outcome:
+    import email.utils  # noqa: PLC0415
+
+    from sitepatch.workflows import plan_export, run_export  # noqa: PLC0415
+
     patches = load_patches(args.patches)
     patch = _find_patch(patches, args.patch)
     date = email.utils.format_datetime(email.utils.localtime())
@@ -749,6 +752,8 @@ def _run_export(args: argparse.Namespace) -> Outcome:
 
 
 def _run_upstream_status(args: argparse.Namespace) -> Outcome:
+    from sitepatch.workflows import upstream_status  # noqa: PLC0415
+
     target = Target.open(_target_root(args))
     rows = upstream_status(target, load_patches(args.patches), max_fuzz=args.max_fuzz)
     doc = {
@@ -836,7 +841,12 @@ def main(
         return _fail(error, EXIT_ENVIRONMENT, as_json=as_json, command=command)
     except SitepatchError as error:
         return _fail(error, EXIT_FAILED, as_json=as_json, command=command)
-    _emit(outcome, as_json=as_json, out=sys.stdout, err=sys.stderr)
+    try:
+        _emit(outcome, as_json=as_json, out=sys.stdout, err=sys.stderr)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader (head, a pager) went away: the run's result still stands; say nothing more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return outcome.code
 
 

@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import os
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,10 +62,22 @@ class Distribution:
     editable: bool
     """True for an editable install (``direct_url.json`` says so) or a legacy source install (``.egg-info``):
     its files are not the wheel's, so sitepatch refuses to write to them."""
-    record: dict[str, str] = field(repr=False, hash=False, compare=False)
-    """RECORD's paths (relative to site-packages, POSIX) mapped to their ``sha256=`` hash or ``""``."""
-    top_levels: frozenset[str] = frozenset()
-    """The top-level names (first path component) that the distribution's RECORD owns."""
+    _loaded: dict[str, dict[str, str]] = field(default_factory=dict, repr=False, hash=False, compare=False)
+
+    @property
+    def record(self) -> dict[str, str]:
+        """RECORD's paths (relative to site-packages, POSIX) mapped to their ``sha256=`` hash or ``""``.
+
+        Read on first use: a target holds a hundred distributions and a run needs the RECORD of two.
+        """
+        if "record" not in self._loaded:
+            self._loaded["record"] = _read_record(self.dist_info)
+        return self._loaded["record"]
+
+    @property
+    def top_levels(self) -> frozenset[str]:
+        """The top-level names (first path component) that the distribution's RECORD owns."""
+        return frozenset(p.split("/", 1)[0] for p in self.record if "/" in p)
 
     def owns(self, path: str) -> bool:
         """Whether ``path`` (relative to site-packages) belongs to this distribution.
@@ -94,10 +105,10 @@ def _read_metadata(dist_info: Path, name: str = "METADATA") -> tuple[str, str]:
     return name, version
 
 
-def _read_record(dist_info: Path, root: Path) -> dict[str, str]:
+def _read_record(dist_info: Path) -> dict[str, str]:
     try:
         text = (dist_info / "RECORD").read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return {}
     record: dict[str, str] = {}
     for row in csv.reader(io.StringIO(text)):
@@ -110,7 +121,6 @@ def _read_record(dist_info: Path, root: Path) -> dict[str, str]:
         if normal.startswith("../") or os.path.isabs(normal):
             continue
         record[normal] = digest
-    del root
     return record
 
 
@@ -153,7 +163,7 @@ class Target:
             except (OSError, InvalidVersion, IndexError):
                 version = Version("0")
             name = canonicalize_name(raw_name or egg_info.stem.split("-", 1)[0])
-            found[name] = Distribution(name, version, egg_info, editable=True, record={}, top_levels=frozenset())
+            found[name] = Distribution(name, version, egg_info, editable=True)
         for dist_info in sorted(root.glob("*.dist-info")):
             try:
                 raw_name, raw_version = _read_metadata(dist_info)
@@ -166,9 +176,7 @@ class Target:
                 problems.append(f"{dist_info.name}: METADATA has no valid Version ({raw_version!r})")
                 continue
             name = canonicalize_name(raw_name or dist_info.name.split("-", 1)[0])
-            record = _read_record(dist_info, root)
-            tops = frozenset(p.split("/", 1)[0] for p in record if "/" in p)
-            dist = Distribution(name, version, dist_info, _is_editable(dist_info), record, tops)
+            dist = Distribution(name, version, dist_info, _is_editable(dist_info))
             if name in found:
                 other = found[name]
                 problems.append(
@@ -196,6 +204,8 @@ def site_packages_of(python: str) -> Path:
 
     :raises TargetError: when the interpreter cannot be run or answers nonsense.
     """
+    import subprocess  # noqa: PLC0415 - only for --python; start-up matters at container start
+
     try:
         done = subprocess.run(  # noqa: S603 - the user names the interpreter on purpose
             [python, "-I", "-c", _ASK_PATHS],

@@ -44,12 +44,20 @@ def line_key(raw: bytes) -> bytes:
 class Image:
     """The lines of one file version, with an index from line text to positions for fast search."""
 
-    __slots__ = ("_index", "keys", "lines")
+    __slots__ = ("_index", "data", "keys", "lines")
 
     def __init__(self, data: bytes) -> None:
+        self.data = data
         # Not bytes.splitlines: it also splits on \r, \v and \x0c, and diff tools split on \n only.
-        self.lines: list[bytes] = _split_on_newline(data)
-        self.keys: list[bytes] = [line_key(ln) for ln in self.lines]
+        parts = data.split(b"\n")
+        last = parts.pop()
+        self.lines: list[bytes] = [p + b"\n" for p in parts]
+        # The keys are line_key() of each line, computed in bulk: without CRs, the parts are the keys.
+        keys = [p[:-1] if p.endswith(b"\r") else p for p in parts] if b"\r" in data else parts
+        if last:
+            self.lines.append(last)
+            keys.append(last + b"\n")
+        self.keys: list[bytes] = keys
         self._index: dict[bytes, list[int]] | None = None
 
     def positions(self, key: bytes) -> list[int]:
@@ -63,14 +71,6 @@ class Image:
 
     def __len__(self) -> int:
         return len(self.lines)
-
-
-def _split_on_newline(data: bytes) -> list[bytes]:
-    parts = data.split(b"\n")
-    lines = [p + b"\n" for p in parts[:-1]]
-    if parts[-1]:
-        lines.append(parts[-1])
-    return lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +115,9 @@ class Nearest:
     """The file's lines at that position (as many as the pre-image has)."""
 
 
-def _matches(keys: Sequence[bytes], pattern: Sequence[bytes], at: int) -> bool:
+def _matches(keys: list[bytes], pattern: Sequence[bytes], at: int) -> bool:
     end = at + len(pattern)
-    return at >= 0 and end <= len(keys) and keys[at:end] == list(pattern)
+    return at >= 0 and end <= len(keys) and keys[at:end] == (pattern if isinstance(pattern, list) else list(pattern))
 
 
 def _find_all(image: Image, pattern: Sequence[bytes], lowest: int) -> list[int]:
@@ -175,8 +175,15 @@ def locate(  # noqa: PLR0913 - each argument is a distinct part of the search
                 hits = []
             else:
                 hits = [spot] if spot >= lowest and _matches(image.keys, core, spot) else []
+        elif expected + top >= lowest and _matches(image.keys, core, expected + top):
+            # Where it belongs: no other position can make it ambiguous, so there is no need to search.
+            hits = [expected + top]
         else:
             hits = _find_all(image, core, lowest)
+            if top:
+                # As in GNU patch, the context lines fuzz ignores at the top must still lie inside the file and
+                # after the previous hunk (those at the bottom may run past the end of the file).
+                hits = [h for h in hits if h - top >= lowest]
         if not hits:
             continue
         want = expected + top

@@ -68,6 +68,7 @@ _NAME = re.compile(
 )
 _KEY = re.compile(rb"^(?P<key>[A-Za-z][A-Za-z0-9-]*):(?:[ \t]+(?P<value>.*))?$")
 _DIFF_START = (b"diff ", b"--- ", b"Index: ", b"@@ ", b"+++ ")
+_KINDS = {kind.value: kind for kind in LineKind}
 _MODE_SYMLINK = 0o120000
 _MODE_GITLINK = 0o160000
 
@@ -230,8 +231,11 @@ def _convert_hunk(hunk: UnidiffHunk, index: int, offset: int, display: str) -> H
             lines[-1] = Line(last.kind, last.text, b"", last.diff_line_no)
             continue
         raw = item.value.encode("utf-8", "surrogateescape")
-        text, eol = _strip_eol(raw)
-        lines.append(Line(LineKind(item.line_type), text, eol or b"\n", offset + (item.diff_line_no or 0)))
+        if raw.endswith(b"\r\n"):
+            text, eol = raw[:-2], b"\r\n"
+        else:
+            text, eol = (raw[:-1], b"\n") if raw.endswith(b"\n") else (raw, b"\n")
+        lines.append(Line(_KINDS[item.line_type], text, eol, offset + (item.diff_line_no or 0)))
     first = lines[0].diff_line_no if lines else offset
     return Hunk(
         index=index,

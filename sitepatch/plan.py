@@ -160,8 +160,9 @@ def _text(raw: bytes) -> str:
 
 
 def _file_eol(image: Image) -> bytes | None:
-    crlf = sum(1 for ln in image.lines if ln.endswith(b"\r\n"))
-    lf = sum(1 for ln in image.lines if ln.endswith(b"\n")) - crlf
+    # Every CRLF ends a line, so counting in the bytes is counting lines by their ending.
+    crlf = image.data.count(b"\r\n")
+    lf = image.data.count(b"\n") - crlf
     if not crlf and not lf:
         return None
     return b"\r\n" if crlf > lf else b"\n"
