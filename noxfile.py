@@ -76,11 +76,13 @@ def stress(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """The benchmarks against GNU patch and git apply (bench/); downloads two LiteLLM wheels.
 
-    ``nox -s bench -- SITE_PACKAGES`` names the pinned install for workload 2 (default: a 1.80.10 pin's).
+    Workload 2 runs against the 1.80.10 pin installed into the session, or ``nox -s bench -- SITE_PACKAGES``.
     """
-    session.install(*RUNTIME, "pip")
+    _install_pin(session, PINS[0])
+    session.install("pip")
     session.run("python", "bench/workload1.py", "--runs", "5")
-    site = session.posargs[0] if session.posargs else "/work/venvs/p1/lib/python3.11/site-packages"
+    purelib = session.run("python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", silent=True)
+    site = session.posargs[0] if session.posargs else str(purelib).strip()
     session.run("python", "bench/workload2.py", "--site-packages", site, "--runs", "11")
     session.run("python", "bench/workload3.py", "--runs", "3", "--factors", "1,4,16")
 
