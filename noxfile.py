@@ -111,6 +111,22 @@ def _numbers(names: list[str]) -> str:
     return ",".join(sorted({name[:4] for name in names}))
 
 
+def _run_regression(session: nox.Session, numbers: str, report: Path, success_codes: list[int] | None = None) -> None:
+    """Run the regression tests of the patches ``numbers`` (comma-separated), writing outcomes to ``report``."""
+    REPORTS.mkdir(exist_ok=True)
+    report.unlink(missing_ok=True)
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        *REGRESSION_OPTIONS,
+        f"--patches={numbers}",
+        f"--patch-report={report}",
+        *session.posargs,
+        success_codes=success_codes or [0],
+    )
+
+
 def _write_report(name: str, data: dict[str, Any]) -> None:
     REPORTS.mkdir(exist_ok=True)
     (REPORTS / name).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
@@ -132,16 +148,7 @@ def patched(session: nox.Session, pin: str) -> None:
     names = _pin_patches(pin)
     report = REPORTS / f"{pin}-patched-tests.json"
     if names:
-        REPORTS.mkdir(exist_ok=True)
-        session.run(
-            "python",
-            "-m",
-            "pytest",
-            *REGRESSION_OPTIONS,
-            f"--patches={_numbers(names)}",
-            f"--patch-report={report}",
-            *session.posargs,
-        )
+        _run_regression(session, _numbers(names), report)
     _write_report(f"{pin}-patched.json", {"pin": pin, "apply": doc, "patches": names})
 
 
@@ -154,18 +161,7 @@ def unpatched(session: nox.Session, pin: str) -> None:
     if not names:
         session.skip(f"no patch is selected for {pin}")
     report = REPORTS / f"{pin}-unpatched-tests.json"
-    REPORTS.mkdir(exist_ok=True)
-    report.unlink(missing_ok=True)
-    session.run(
-        "python",
-        "-m",
-        "pytest",
-        *REGRESSION_OPTIONS,
-        f"--patches={_numbers(names)}",
-        f"--patch-report={report}",
-        *session.posargs,
-        success_codes=[0, 1],
-    )
+    _run_regression(session, _numbers(names), report, success_codes=[0, 1])
     outcomes: dict[str, dict[str, str]] = json.loads(report.read_text(encoding="utf-8"))
     problems = []
     for name in names:
@@ -263,18 +259,9 @@ def latest(session: nox.Session) -> None:
         session.install("--override", str(ROOT / overrides), *packages)
     out = session.run("python", "apply_patches.py", "upstream-status", "--json", silent=True)
     rows = json.loads(str(out))
-    REPORTS.mkdir(exist_ok=True)
     report = REPORTS / "latest-unpatched-tests.json"
     numbers = ",".join(sorted({p["name"][:4] for p in rows["patches"] if p["status"] != "not-installed"}))
-    session.run(
-        "python",
-        "-m",
-        "pytest",
-        *REGRESSION_OPTIONS,
-        f"--patches={numbers}",
-        f"--patch-report={report}",
-        success_codes=[0, 1, 5],
-    )
+    _run_regression(session, numbers, report, success_codes=[0, 1, 5])
     tests = json.loads(report.read_text(encoding="utf-8")) if report.exists() else {}
     versions = ", ".join(f"{k} {v}" for k, v in rows["distributions"].items() if k.startswith("litellm"))
     lines = [
