@@ -76,6 +76,14 @@ class FileRecord:
     post_mode: int | None
     patches: tuple[str, ...]
 
+    def is_pre(self, digest: str | None, mode: int | None) -> bool:
+        """Whether a file with this sha256 and mode (``None``, ``None``: absent) is the pristine image."""
+        return digest == self.pre_sha256 and mode == self.pre_mode
+
+    def is_post(self, digest: str | None, mode: int | None) -> bool:
+        """Whether a file with this sha256 and mode (``None``, ``None``: absent) is the patched image."""
+        return digest == self.post_sha256 and mode == self.post_mode
+
 
 @dataclass(frozen=True, slots=True)
 class Manifest:

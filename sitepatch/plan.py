@@ -31,6 +31,7 @@ __all__ = [
     "Plan",
     "Reader",
     "apply_file_patch",
+    "fingerprint",
     "plan_run",
 ]
 
@@ -52,6 +53,11 @@ class FileState:
 
     data: bytes
     mode: int = 0o644
+
+
+def fingerprint(state: FileState | None) -> tuple[str | None, int | None]:
+    """A file's sha256 and mode, as the manifest records them (``None``, ``None``: absent)."""
+    return (file_digest(state.data), state.mode) if state is not None else (None, None)
 
 
 class Reader(Protocol):
@@ -617,7 +623,4 @@ def _final_results(
 
 
 def _still_recorded(record: FileRecord | None, state: FileState | None) -> bool:
-    if record is None:
-        return False
-    digest = file_digest(state.data) if state is not None else None
-    return digest == record.post_sha256 and (state is None or state.mode == record.post_mode)
+    return record is not None and record.is_post(*fingerprint(state))

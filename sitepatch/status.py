@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sitepatch.dist import Target, file_digest
 from sitepatch.manifest import FileRecord, Manifest
-from sitepatch.plan import FileState, Reader
+from sitepatch.plan import FileState, Reader, fingerprint
 
 __all__ = ["FileStatus", "PatchStatus", "RevertPlan", "StatusReport", "plan_revert", "status_of"]
 
@@ -68,12 +68,10 @@ class StatusReport:
 
 
 def _file_status(record: FileRecord, reader: Reader) -> FileStatus:
-    state = reader.read(record.path)
-    digest = file_digest(state.data) if state is not None else None
-    mode = state.mode if state is not None else None
-    if digest == record.post_sha256 and mode == record.post_mode:
+    seen = fingerprint(reader.read(record.path))
+    if record.is_post(*seen):
         status = IN_PLACE
-    elif digest == record.pre_sha256 and mode == record.pre_mode:
+    elif record.is_pre(*seen):
         status = LOST
     else:
         status = MODIFIED
@@ -134,12 +132,10 @@ def plan_revert(manifest: Manifest, reader: Reader, *, force: bool = False) -> R
     unchanged = []
     for record in manifest.files:
         state = reader.read(record.path)
-        digest = file_digest(state.data) if state is not None else None
-        mode = state.mode if state is not None else None
-        if digest == record.pre_sha256 and mode == record.pre_mode:
+        if record.is_pre(*fingerprint(state)):
             unchanged.append(record.path)
             continue
-        if digest != record.post_sha256 or mode != record.post_mode:
+        if not record.is_post(*fingerprint(state)):
             message = f"{record.path}: changed since sitepatch patched it (neither its patched nor its pristine image)"
             if not force:
                 problems.append(f"{message}; reinstall {record.distribution}, or pass --force to overwrite it")

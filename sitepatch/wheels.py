@@ -6,6 +6,7 @@ build or a damaged download can never pass for the pristine file.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -101,20 +102,11 @@ class PristineFinder:
         found: dict[str, bytes] = {}
         missing = [p for p in paths if p in self.dist.record]
         self.tried.append("sitepatch's pristine copies")
-        for path in list(missing):
-            data = self._verified(path, self.kept(path))
-            if data is not None:
-                found[path] = data
-                missing.remove(path)
+        self._collect(missing, found, self.kept)
         if missing:
             self.tried.append(f"uv cache {self.uv_cache}")
             for root in self._uv_roots():
-                for path in list(missing):
-                    full = root / path
-                    data = self._verified(path, full.read_bytes() if full.is_file() else None)
-                    if data is not None:
-                        found[path] = data
-                        missing.remove(path)
+                self._collect(missing, found, functools.partial(_read_under, root))
         if missing:
             self.tried.append(f"pip cache {self.pip_cache}")
             for archive in self._pip_wheels():
@@ -130,9 +122,17 @@ class PristineFinder:
 
     def _take(self, archive: zipfile.ZipFile, missing: list[str], found: dict[str, bytes]) -> None:
         names = set(archive.namelist())
+        self._collect(missing, found, lambda path: archive.read(path) if path in names else None)
+
+    def _collect(self, missing: list[str], found: dict[str, bytes], read: Callable[[str], bytes | None]) -> None:
+        """Move each missing path whose candidate from ``read`` matches RECORD into ``found``."""
         for path in list(missing):
-            if path in names:
-                data = self._verified(path, archive.read(path))
-                if data is not None:
-                    found[path] = data
-                    missing.remove(path)
+            data = self._verified(path, read(path))
+            if data is not None:
+                found[path] = data
+                missing.remove(path)
+
+
+def _read_under(root: Path, path: str) -> bytes | None:
+    full = root / path
+    return full.read_bytes() if full.is_file() else None
