@@ -329,7 +329,9 @@ class Table:
             elif isinstance(value, dict):
                 (operation, operand), *rest = value.items()
                 if rest or operation not in self._ATOMIC:
-                    raise NotImplementedError(harness_fault(f"{self.model.name}.{name}: update {value!r} is not modelled"))
+                    raise NotImplementedError(
+                        harness_fault(f"{self.model.name}.{name}: update {value!r} is not modelled")
+                    )
                 changes[name] = self._ATOMIC[operation](row[name], operand)
             else:
                 changes[name] = value
@@ -337,7 +339,11 @@ class Table:
             if any(other is not row and other[name] == changes[name] for other in self.rows):
                 raise UniqueViolationError(f"Unique constraint failed on the fields: (`{name}`)")
         changes.update(
-            {c.name: datetime.now(timezone.utc) for c in self.model.columns.values() if c.updated_at and c.name not in data}
+            {
+                c.name: datetime.now(timezone.utc)
+                for c in self.model.columns.values()
+                if c.updated_at and c.name not in data
+            }
         )
         row.update(changes)
         return row
@@ -368,7 +374,9 @@ class Table:
             elif isinstance(condition, dict):
                 for name, wanted in condition.items():
                     if name not in _FILTERS:
-                        raise NotImplementedError(harness_fault(f"{self.model.name}.{key}: filter {name!r} is not modelled"))
+                        raise NotImplementedError(
+                            harness_fault(f"{self.model.name}.{key}: filter {name!r} is not modelled")
+                        )
                     if not _FILTERS[name](row[key], wanted):
                         return False
             elif row[key] != condition:

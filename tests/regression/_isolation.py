@@ -116,7 +116,9 @@ def _list_change(name: str, before: list[Any], after: list[Any]) -> str | None:
         return None if len(before) == len(after) else f"{name} changed length {len(before)} -> {len(after)}"
     parts = []
     if gained:
-        parts.append(f"gained {len(gained)} entr{'y' if len(gained) == 1 else 'ies'}: [{', '.join(map(_show, gained))}]")
+        parts.append(
+            f"gained {len(gained)} entr{'y' if len(gained) == 1 else 'ies'}: [{', '.join(map(_show, gained))}]"
+        )
     if lost:
         parts.append(f"lost {len(lost)}: [{', '.join(map(_show, lost))}]")
     return f"{name} " + "; ".join(parts) + f" ({len(before)} -> {len(after)} entries)"
@@ -134,7 +136,9 @@ def _dict_change(name: str, before: dict[Any, Any], after: dict[Any, Any]) -> st
     if lost:
         parts.append("lost " + ", ".join(_show(k) for k in lost[:10]))
     if changed:
-        parts.append("changed " + ", ".join(f"{_show(k)}: {_show(before[k])} -> {_show(after[k])}" for k in changed[:10]))
+        parts.append(
+            "changed " + ", ".join(f"{_show(k)}: {_show(before[k])} -> {_show(after[k])}" for k in changed[:10])
+        )
     return f"{name} " + "; ".join(parts)
 
 
@@ -195,7 +199,9 @@ class _Namespace:
                 else:
                     container.clear()
                     container.update(saved)
-        for key in [k for k, v in now.items() if k not in self.values and not k.startswith("__") and not _lazy(v, self.target)]:
+        for key in [
+            k for k, v in now.items() if k not in self.values and not k.startswith("__") and not _lazy(v, self.target)
+        ]:
             if key not in self.ignore:
                 delattr(self.target, key)
 
@@ -266,7 +272,7 @@ def drain_background_logging(timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         # a worker releases the idle semaphore each time it finishes a work item and finds the queue empty
-        if queue.empty() and idle._value >= len(threads):  # noqa: SLF001 - no public API says "idle"
+        if queue.empty() and idle._value >= len(threads):  # no public API says "idle"
             return True
         time.sleep(0.01)
     return False

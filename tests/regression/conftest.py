@@ -253,8 +253,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     else:
         phases[report.when] = (
             "failed",
-            f"unexpected {_exception_line(call.excinfo)} (if this exception is the defect, declare it: "
-            "@pytest.mark.defect(raises=...))",
+            (
+                f"unexpected {_exception_line(call.excinfo)} (if this exception is the defect, declare it: "
+                "@pytest.mark.defect(raises=...))"
+            ),
         )
     if report.when == "teardown":
         verdict, reason = classify(item, phases)
