@@ -58,13 +58,8 @@ def _refuse_network(event: str, args: tuple[object, ...]) -> None:
         host = host.decode("ascii", "replace")
     if host is None or (isinstance(host, str) and host.startswith(_LOCAL_HOSTS)):
         return
-    message = f"network access refused in a regression test: {event} {host!r} {_caller()}"
-    # LiteLLM's success/failure logging (cost and model-info look-ups, e.g. a model's config.json on the
-    # Hub) runs in background threads after the call has answered, and swallows its errors: refusing it
-    # changes nothing the test sees, so it is refused without counting as a harness fault.
-    if not _in_litellm_logging():
-        harness_fault(message)
-    raise RuntimeError(message)
+    # harness_fault does not count a refusal inside LiteLLM's background logging (see there)
+    raise RuntimeError(harness_fault(f"network access refused in a regression test: {event} {host!r} {_caller()}"))
 
 
 def _caller() -> str:
@@ -76,15 +71,6 @@ def _caller() -> str:
     frames = [f for f in traceback.extract_stack()[:-3] if not f.filename.startswith(stdlib)]
     where = " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames[-4:]))
     return f"(thread {threading.current_thread().name}: {where})"
-
-
-def _in_litellm_logging() -> bool:
-    frame = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code.co_filename.endswith(("litellm_logging.py", "logging_worker.py")):
-            return True
-        frame = frame.f_back
-    return False
 
 
 sys.addaudithook(_refuse_network)
