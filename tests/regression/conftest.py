@@ -13,7 +13,7 @@ support modules import LiteLLM only inside functions, so importing them here doe
 the environment is set.
 
 **Verdicts.** A test shows its patch's defect only when it fails in its body (pytest's ``call`` phase) on
-an ``AssertionError`` or on the exception its ``@pytest.mark.defect(raises=...)`` marker names, while the
+an assertion (``assert``, ``pytest.fail``, a ``pytest.raises`` that did not raise) or on the exception its ``@pytest.mark.defect(raises=...)`` marker names, while the
 harness stayed sound. Anything else is a broken harness, never evidence of a defect: an error in set-up
 or tear-down (a fixture, the leak guard), another exception in the body, or a failure after the database
 stand-in or the network guard refused something the code under test asked for (``_support.HARNESS_FAULTS``;
@@ -214,6 +214,10 @@ def classify(item: pytest.Item, phases: dict[str, tuple[str, str]]) -> tuple[str
     return PASSED, ""
 
 
+# pytest.fail() and a pytest.raises() that "DID NOT RAISE" are assertions made through pytest
+_ASSERTIONS = (AssertionError, pytest.fail.Exception)
+
+
 def _exception_line(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
     text = f"{excinfo.typename}: {excinfo.value}".strip()
     return text.splitlines()[0][:400] if text else excinfo.typename
@@ -234,7 +238,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         phases[report.when] = ("failed", _exception_line(call.excinfo))
     elif faults:
         phases[report.when] = ("failed", "the harness refused what the code asked for: " + "; ".join(faults))
-    elif isinstance(call.excinfo.value, AssertionError) or expected_exception(item, call.excinfo.value):
+    elif isinstance(call.excinfo.value, _ASSERTIONS) or expected_exception(item, call.excinfo.value):
         phases[report.when] = ("defect", _exception_line(call.excinfo))
     else:
         phases[report.when] = (

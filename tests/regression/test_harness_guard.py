@@ -76,6 +76,11 @@ def test_assertion_in_the_body_shows_the_defect():
     assert 1 == 2
 
 
+def test_pytest_raises_that_did_not_raise_shows_the_defect():
+    with pytest.raises(KeyError):
+        pass
+
+
 @pytest.mark.defect(raises="KeyError", match="the declared defect")
 def test_declared_exception_shows_the_defect():
     raise KeyError("the declared defect")
@@ -192,6 +197,9 @@ def test_the_next_test_starts_from_the_restored_state(inner_run):
     ("test", "verdict", "reason"),
     [
         pytest.param("test_assertion_in_the_body_shows_the_defect", "failed", "AssertionError", id="assertion"),
+        pytest.param(
+            "test_pytest_raises_that_did_not_raise_shows_the_defect", "failed", "DID NOT RAISE", id="did not raise"
+        ),
         pytest.param("test_declared_exception_shows_the_defect", "failed", "KeyError", id="declared exception"),
         pytest.param(
             "test_declared_exception_with_another_message_is_a_harness_error",
