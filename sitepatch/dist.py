@@ -2,27 +2,37 @@
 
 Versions come from ``*.dist-info/METADATA``; nothing here imports the packages (LiteLLM takes seconds to
 import, and importing runs code we are about to patch). This module only reads.
+
+``status`` runs at every container start and imports this module, so it reads only what it needs: one listing
+of site-packages, the header lines of each ``METADATA``, and a RECORD only when a run asks for it.
 """
 
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
-import io
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from sitepatch.errors import TargetError
 
+if TYPE_CHECKING:
+    # packaging.utils imports packaging.tags (platform, sysconfig, logging, ...): too much for start-up.
+    from packaging.utils import NormalizedName
+else:
+    NormalizedName = str
+
 __all__ = [
     "Distribution",
+    "NormalizedName",
     "Target",
+    "canonicalize_name",
     "file_digest",
     "record_digest",
     "site_packages_of",
@@ -31,6 +41,20 @@ __all__ = [
 
 def __dir__() -> list[str]:
     return __all__
+
+
+_SEPARATORS = re.compile(r"[-_.]+")
+
+
+def canonicalize_name(name: str) -> NormalizedName:
+    """The normalized form of a distribution name (PEP 503): runs of ``-``, ``_`` and ``.`` become ``-``, lower case.
+
+    The same result as :func:`packaging.utils.canonicalize_name`, without importing ``packaging.utils``.
+
+    >>> canonicalize_name("LiteLLM_Enterprise")
+    'litellm-enterprise'
+    """
+    return cast("NormalizedName", _SEPARATORS.sub("-", name).lower())
 
 
 def file_digest(data: bytes) -> str:
@@ -63,6 +87,7 @@ class Distribution:
     """True for an editable install (``direct_url.json`` says so) or a legacy source install (``.egg-info``):
     its files are not the wheel's, so sitepatch refuses to write to them."""
     _loaded: dict[str, dict[str, str]] = field(default_factory=dict, repr=False, hash=False, compare=False)
+    _tops: dict[str, frozenset[str]] = field(default_factory=dict, repr=False, hash=False, compare=False)
 
     @property
     def record(self) -> dict[str, str]:
@@ -76,8 +101,10 @@ class Distribution:
 
     @property
     def top_levels(self) -> frozenset[str]:
-        """The top-level names (first path component) that the distribution's RECORD owns."""
-        return frozenset(p.split("/", 1)[0] for p in self.record if "/" in p)
+        """The top-level names (first path component) that the distribution's RECORD owns; computed once."""
+        if "tops" not in self._tops:
+            self._tops["tops"] = frozenset(p.split("/", 1)[0] for p in self.record if "/" in p)
+        return self._tops["tops"]
 
     def owns(self, path: str) -> bool:
         """Whether ``path`` (relative to site-packages) belongs to this distribution.
@@ -92,20 +119,27 @@ class Distribution:
 
 
 def _read_metadata(dist_info: Path, name: str = "METADATA") -> tuple[str, str]:
-    text = (dist_info / name).read_text(encoding="utf-8", errors="replace")
-    name = version = ""
-    for line in text.splitlines():
-        if not line.strip():
-            break
-        key, _, value = line.partition(":")
-        if key.lower() == "name" and not name:
-            name = value.strip()
-        elif key.lower() == "version" and not version:
-            version = value.strip()
-    return name, version
+    # Only the header's Name and Version: stop at the first blank line or once both are seen (LiteLLM's
+    # METADATA carries its whole README after the header).
+    found: dict[str, str] = {}
+    with open(os.path.join(dist_info, name), "rb") as stream:
+        for raw in stream:
+            line = raw.decode("utf-8", "replace")
+            if not line.strip():
+                break
+            key, _, value = line.partition(":")
+            key = key.lower()
+            if key in ("name", "version") and key not in found:
+                found[key] = value.strip()
+                if len(found) == 2:
+                    break
+    return found.get("name", ""), found.get("version", "")
 
 
 def _read_record(dist_info: Path) -> dict[str, str]:
+    import csv  # noqa: PLC0415 - only when a run needs a RECORD; not at start-up
+    import io  # noqa: PLC0415
+
     try:
         text = (dist_info / "RECORD").read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError):
@@ -126,7 +160,8 @@ def _read_record(dist_info: Path) -> dict[str, str]:
 
 def _is_editable(dist_info: Path) -> bool:
     try:
-        data = json.loads((dist_info / "direct_url.json").read_text(encoding="utf-8"))
+        with open(os.path.join(dist_info, "direct_url.json"), encoding="utf-8") as stream:
+            data = json.loads(stream.read())
     except (FileNotFoundError, ValueError):
         return False
     dir_info = data.get("dir_info") if isinstance(data, dict) else None
@@ -154,7 +189,10 @@ class Target:
         root = root.resolve()
         found: dict[NormalizedName, Distribution] = {}
         problems: list[str] = []
-        for egg_info in sorted([*root.glob("*.egg-info"), *root.glob("*.egg-link")]):
+        # One listing of site-packages, instead of a glob per suffix.
+        names = sorted(os.listdir(root))
+        for entry in (n for n in names if n.endswith((".egg-info", ".egg-link"))):
+            egg_info = root / entry
             # A legacy source or develop install: no RECORD to check against, often not even the files here.
             meta = egg_info / "PKG-INFO" if egg_info.is_dir() else None
             try:
@@ -164,7 +202,8 @@ class Target:
                 version = Version("0")
             name = canonicalize_name(raw_name or egg_info.stem.split("-", 1)[0])
             found[name] = Distribution(name, version, egg_info, editable=True)
-        for dist_info in sorted(root.glob("*.dist-info")):
+        for entry in (n for n in names if n.endswith(".dist-info")):
+            dist_info = root / entry
             try:
                 raw_name, raw_version = _read_metadata(dist_info)
             except OSError as err:
