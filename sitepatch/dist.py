@@ -89,6 +89,20 @@ class Distribution:
     _loaded: dict[str, dict[str, str]] = field(default_factory=dict, repr=False, hash=False, compare=False)
     _tops: dict[str, frozenset[str]] = field(default_factory=dict, repr=False, hash=False, compare=False)
 
+    @classmethod
+    def from_record(cls, name: str, version: str | Version, record: dict[str, str]) -> Distribution:
+        """A distribution known from its RECORD alone (a release's wheel, a test), with no directory on disk.
+
+        :param record: RECORD's paths (relative to site-packages, POSIX) mapped to their ``sha256=`` hash.
+        :raises packaging.version.InvalidVersion: when ``version`` is not a valid version.
+        """
+        parsed = version if isinstance(version, Version) else Version(version)
+        normal = canonicalize_name(name)
+        dist_info = Path(f"{normal.replace('-', '_')}-{parsed}.dist-info")
+        dist = cls(normal, parsed, dist_info, editable=False)
+        dist._loaded["record"] = dict(record)  # filling the cache is this constructor's job
+        return dist
+
     @property
     def record(self) -> dict[str, str]:
         """RECORD's paths (relative to site-packages, POSIX) mapped to their ``sha256=`` hash or ``""``.
