@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -192,9 +193,12 @@ class Target:
     """Distributions that could not be read, or are installed twice; reported, and refused for writing."""
 
     @classmethod
-    def open(cls, root: Path) -> Target:
+    def open(cls, root: Path, *, only: Collection[str] | None = None) -> Target:
         """Read the distributions of the site-packages directory ``root``.
 
+        :param only: read just these distributions (any spelling), found by their ``.dist-info`` directory
+            names; when one is not found that way, every distribution is read. ``status`` names the recorded
+            ones: a site-packages holds a hundred distributions, and start-up is most of its time.
         :raises TargetError: when ``root`` is not a directory.
         """
         if not root.is_dir():
@@ -205,6 +209,11 @@ class Target:
         problems: list[str] = []
         # One listing of site-packages, instead of a glob per suffix.
         names = sorted(os.listdir(root))
+        if only is not None:
+            wanted = {canonicalize_name(n) for n in only}
+            chosen = [n for n in names if canonicalize_name(n.split("-", 1)[0]) in wanted]
+            if {canonicalize_name(n.split("-", 1)[0]) for n in chosen if n.endswith(".dist-info")} >= wanted:
+                names = chosen
         for entry in (n for n in names if n.endswith((".egg-info", ".egg-link"))):
             egg_info = root / entry
             # A legacy source or develop install: no RECORD to check against, often not even the files here.

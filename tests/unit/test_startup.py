@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from fakesite import SOURCE, make_diff, write_patch
+from fakesite import SOURCE, make_diff, make_site, write_patch
+from sitepatch.dist import Target
 
 REPO = Path(__file__).resolve().parents[2]
 HEAVY = frozenset(
@@ -103,3 +104,17 @@ def test_the_container_guard_imports_neither_the_diff_parser_nor_packaging_requi
     modules = imported(done.stderr)
     assert "sitepatch.commands.status" in modules
     assert sorted(modules & HEAVY) == []
+
+
+def test_a_target_opened_for_some_distributions_reads_only_theirs(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", {"demo/mod.py": SOURCE})
+    make_site(site, {"other/mod.py": b""}, name="other", version="2.0")
+    (site / "other-2.0.dist-info/METADATA").write_text("Name: other\nVersion: not a version\n")
+    full = Target.open(site)
+    assert sorted(full.distributions) == ["demo"]
+    assert full.problems == ("other-2.0.dist-info: METADATA has no valid Version ('not a version')",)
+    some = Target.open(site, only=["Demo"])
+    assert sorted(some.distributions) == ["demo"]
+    assert some.problems == ()
+    # A name no .dist-info directory carries: every distribution is read, as without `only`.
+    assert Target.open(site, only=["demo", "missing"]).problems == full.problems
