@@ -44,6 +44,8 @@ def main() -> int:
     assert done.returncode == 0, done.stdout + done.stderr
     commands = {
         "python -c pass": [PYTHON, "-c", "pass"],
+        # What any command costs before doing anything: the standard library modules every one imports.
+        "stdlib floor": [PYTHON, "-c", "import argparse, dataclasses, hashlib, json, pathlib"],
         "status": [*sitepatch_command(site, args.patches, "status")[:-2]],
         "check": sitepatch_command(args.site_packages, args.patches, "check"),
         "apply --dry-run": sitepatch_command(args.site_packages, args.patches, "apply", "--dry-run"),
