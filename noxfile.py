@@ -83,13 +83,14 @@ def stress(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """The benchmarks against GNU patch and git apply (bench/); downloads two LiteLLM wheels.
+    """The benchmarks against GNU patch and git apply (bench/); downloads three LiteLLM wheels.
 
     Workload 2 runs against the 1.80.10 pin installed into the session, or ``nox -s bench -- SITE_PACKAGES``.
     """
     _install_pin(session, PINS[0])
     session.install("pip")
     session.run("python", "bench/workload1.py", "--runs", "5")
+    session.run("python", "bench/workload1.py", "--new", "1.80.11", "--suffix", ".py", "--runs", "5")
     purelib = session.run("python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", silent=True)
     site = session.posargs[0] if session.posargs else str(purelib).strip()
     session.run("python", "bench/workload2.py", "--site-packages", site, "--runs", "11")
