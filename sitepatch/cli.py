@@ -49,6 +49,7 @@ COMMANDS = (
     "import",
     "export",
     "upstream-status",
+    "sweep",
 )
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -162,6 +163,9 @@ def _build_parser(default_patches: Path) -> argparse.ArgumentParser:
         "upstream-status", parents=[common], help="classify every patch against the installed (newer) release"
     )
     upstream.add_argument("--max-fuzz", type=int, default=0, metavar="N")
+    from sitepatch.sweep_command import add_sweep_parser  # noqa: PLC0415 - loaded with the parser only
+
+    add_sweep_parser(commands, common)
     lock.add_argument("action", choices=("check", "verify", "update"))
     lock.add_argument("--pin", metavar="ID", help="the pin (verify, update)")
     lock.add_argument("--lockfile", type=Path, metavar="FILE", help="default: versions.lock beside the patch directory")
@@ -830,6 +834,11 @@ def main(
             outcome = _run_revert(args, hook)
         elif command == "lock":
             outcome = _run_lock(args)
+        elif command == "sweep":
+            from sitepatch.sweep_command import run_sweep  # noqa: PLC0415 - only this command needs it
+
+            document, lines, code = run_sweep(args)
+            outcome = Outcome(document, tuple(lines), code)
         elif command in LIFECYCLE:
             outcome = LIFECYCLE[command](args)
         else:

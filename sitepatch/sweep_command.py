@@ -1,0 +1,131 @@
+"""The ``sweep`` command: arguments and running, kept out of :mod:`sitepatch.cli` so it loads only when used."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+from sitepatch.errors import ManifestError, TargetError
+from sitepatch.lockfile import Lock
+from sitepatch.parse import load_patches
+from sitepatch.remote import DEFAULT_INDEX, HttpFetcher, Release, ReleaseCache, default_cache_dir, list_releases
+from sitepatch.sweep import choose_releases, sweep, sweep_document, sweep_lines
+
+__all__ = ["add_sweep_parser", "lowest_pin", "run_sweep"]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+def add_sweep_parser(commands: Any, common: argparse.ArgumentParser) -> None:  # noqa: ANN401 - argparse's private type
+    """Add the ``sweep`` subcommand to ``commands``."""
+    sub = commands.add_parser(
+        "sweep",
+        parents=[common],
+        help="plan every patch against every release on the index (no install)",
+        description=(
+            "For each release of PACKAGE on the index (default: from the lowest pin in versions.lock to the "
+            "newest; final releases only), read RECORD, METADATA and the files the patches touch with HTTP "
+            "range requests (cached), pair it with the litellm-enterprise its [proxy] extra pins, and plan "
+            "every variant in memory. Exit 1 when a selected variant conflicts."
+        ),
+    )
+    sub.add_argument("--index", default=DEFAULT_INDEX, metavar="URL", help=f"JSON API root (default {DEFAULT_INDEX})")
+    sub.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="release cache (default: $SITEPATCH_CACHE_DIR, else ~/.cache/sitepatch)",
+    )
+    sub.add_argument("--offline", action="store_true", help="use only the cache; never ask the index")
+    sub.add_argument("--package", default="litellm", help="the swept distribution (default litellm)")
+    sub.add_argument(
+        "--companion",
+        default="litellm-enterprise",
+        help="the distribution each release's [proxy] extra pins (default litellm-enterprise; '' for none)",
+    )
+    sub.add_argument("--from", dest="lower", metavar="VERSION", help="oldest release (default: the lowest pin)")
+    sub.add_argument("--to", dest="upper", metavar="VERSION", help="newest release (default: the newest)")
+    sub.add_argument("--releases", default="", metavar="V,V", help="exactly these releases (comma-separated)")
+    sub.add_argument("--pre", action="store_true", help="also sweep pre- and development releases")
+    sub.add_argument("--max-fuzz", type=int, default=0, metavar="N", help="fuzz apply would use (default 0)")
+    sub.add_argument("--output", type=Path, metavar="FILE", help="also write the JSON document to FILE")
+    sub.add_argument("--lockfile", type=Path, metavar="FILE", help="default: versions.lock beside the patch directory")
+    sub.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+
+
+def _version(text: str, option: str) -> Version:
+    try:
+        return Version(text)
+    except InvalidVersion as err:
+        msg = f"{option} {text!r} is not a version (e.g. 1.81.0)"
+        raise TargetError(msg) from err
+
+
+def lowest_pin(lockfile: Path, package: str) -> Version | None:
+    """The lowest version of ``package`` pinned in ``lockfile`` (``None`` when there is no lock or pin)."""
+    try:
+        lock = Lock.from_json(lockfile.read_text(encoding="utf-8"), where=str(lockfile))
+    except (OSError, ManifestError):
+        return None
+    versions = [v for pin in lock.pins for name, v in pin.versions.items() if name == package]
+    return min(versions, default=None)
+
+
+def run_sweep(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], int]:
+    """Run ``sweep`` for the parsed ``args``: the JSON document, the human lines and the exit code.
+
+    :raises sitepatch.remote.FetchError: when the index cannot be read.
+    """
+    patches = load_patches(args.patches)
+    fetcher = HttpFetcher()
+    cache = ReleaseCache(args.cache_dir or default_cache_dir(), fetcher, offline=bool(args.offline))
+    lockfile = args.lockfile or args.patches.resolve().parent / "versions.lock"
+    lower = _version(args.lower, "--from") if args.lower else lowest_pin(lockfile, args.package)
+    upper = _version(args.upper, "--to") if args.upper else None
+    only = [_version(v.strip(), "--releases") for v in args.releases.split(",") if v.strip()]
+    releases = list_releases(args.package, fetcher, index=args.index, cache=cache, offline=cache.offline)
+    chosen, skipped = choose_releases(releases, lower=lower, upper=upper, only=only, prereleases=bool(args.pre))
+    if not chosen:
+        msg = f"no release of {args.package} between {lower or 'the first'} and {upper or 'the newest'} on {args.index}"
+        raise TargetError(msg)
+    companions: tuple[Release, ...] = ()
+    if args.companion:
+        companions = list_releases(args.companion, fetcher, index=args.index, cache=cache, offline=cache.offline)
+    show = None if args.quiet or args.json else _progress(len(chosen))
+    result = sweep(
+        patches, chosen, cache, companions=companions, max_fuzz=args.max_fuzz, skipped=skipped, progress=show
+    )
+    doc = sweep_document(result)
+    doc["index"] = args.index
+    doc["requests"] = fetcher.stats.requests
+    doc["range"] = {"from": str(lower) if lower else None, "to": str(upper) if upper else None}
+    lines = sweep_lines(result)
+    if args.output is not None:
+        data = json.dumps(doc, indent=1) + "\n"
+        tmp = args.output.with_name(f".{args.output.name}.tmp")
+        tmp.write_text(data, encoding="utf-8")
+        os.replace(tmp, args.output)
+        lines.append(f"written: {args.output}")
+    return doc, lines, 0 if doc["ok"] else 1
+
+
+def _progress(total: int) -> Any:  # noqa: ANN401 - a callable
+    count = [0]
+
+    def show(what: str) -> None:
+        count[0] += 1
+        sys.stderr.write(f"\rsweep {count[0]}/{total}: {what}    ")
+        if count[0] == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
