@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from sitepatch import __version__
 from sitepatch.apply import DiskReader, StateDir, apply_plan, write_file
+from sitepatch.coverage import CoverageRecord, Uncovered, check_coverage, uncovered_patches
 from sitepatch.dist import Target, site_packages_of
 from sitepatch.errors import ManifestError, SitepatchError, TargetError, WriteError
 from sitepatch.lockfile import Lock, check_lock, updated_pin, verify_manifest
@@ -50,6 +51,7 @@ COMMANDS = (
     "export",
     "upstream-status",
     "sweep",
+    "constraints",
 )
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -101,6 +103,9 @@ def _build_parser(default_patches: Path) -> argparse.ArgumentParser:
         sub.add_argument("--force", action="store_true", help="patch files that are not pristine as they are (loudly)")
         if name == "apply":
             sub.add_argument("--dry-run", action="store_true", help="plan and report every verdict; write nothing")
+        sub.add_argument(
+            "--strict", action="store_true", help="exit 1 when a patch leaves this install unprotected (uncovered)"
+        )
     commands.add_parser("status", parents=[common], help="compare the target with the manifest")
     revert = commands.add_parser("revert", parents=[common], help="restore the pristine files of everything applied")
     revert.add_argument("--force", action="store_true", help="also overwrite files changed since they were patched")
@@ -163,9 +168,10 @@ def _build_parser(default_patches: Path) -> argparse.ArgumentParser:
         "upstream-status", parents=[common], help="classify every patch against the installed (newer) release"
     )
     upstream.add_argument("--max-fuzz", type=int, default=0, metavar="N")
-    from sitepatch.sweep_command import add_sweep_parser  # noqa: PLC0415 - loaded with the parser only
+    from sitepatch.sweep_command import add_constraints_parser, add_sweep_parser  # noqa: PLC0415
 
     add_sweep_parser(commands, common)
+    add_constraints_parser(commands, common)
     lock.add_argument("action", choices=("check", "verify", "update"))
     lock.add_argument("--pin", metavar="ID", help="the pin (verify, update)")
     lock.add_argument("--lockfile", type=Path, metavar="FILE", help="default: versions.lock beside the patch directory")
@@ -300,6 +306,7 @@ def _render_apply(  # noqa: PLR0913 - one call site, all inputs of the rendering
     plan = plan_run(decisions, target, reader, previous, max_fuzz=args.max_fuzz, force=args.force)
     problems.extend(plan.problems)
     ok = plan.ok and not problems
+    uncovered = _uncovered(args, decisions, target)
     manifest = manifest_for(plan, previous) if ok else None
     written = False
     if ok and not dry_run and (plan.changes or (manifest is not None and manifest is not previous)):
@@ -321,6 +328,7 @@ def _render_apply(  # noqa: PLR0913 - one call site, all inputs of the rendering
         "written": written,
         "manifest": str(state.manifest_path),
         "summary": summary,
+        "uncovered": [u.as_dict() for u in uncovered],
     }
     shown = ", ".join(f"{k} {v}" for k, v in _distributions(target).items() if _relevant(k, decisions))
     lines = [f"target: {target.root} ({shown})"]
@@ -333,6 +341,11 @@ def _render_apply(  # noqa: PLR0913 - one call site, all inputs of the rendering
         lines.extend(_hunk_lines(r))
     lines.extend(f"undone: {name} (no longer selected)" for name in plan.dropped)
     lines.extend(f"warning: {w}" for w in plan.warnings)
+    lines.extend(
+        f"warning: this install is NOT protected: no variant of patch {u.patch} covers "
+        f"{u.package} {u.version} ({u.reason})"
+        for u in uncovered
+    )
     tail = "dry run: nothing written" if dry_run else ("written" if written else "nothing to write")
     if not ok:
         tail = "nothing written"
@@ -340,7 +353,15 @@ def _render_apply(  # noqa: PLR0913 - one call site, all inputs of the rendering
         f"summary: {summary[APPLIED]} applied, {summary[ALREADY]} already applied, {summary[SKIPPED]} skipped, "
         f"{summary[FAILED]} failed; {len(plan.changes) if ok else 0} file(s) changed; {tail}"
     )
-    return Outcome(doc, tuple(lines), EXIT_OK if ok else EXIT_FAILED, tuple(problems))
+    code = EXIT_OK if ok and not (uncovered and getattr(args, "strict", False)) else EXIT_FAILED
+    if ok and code != EXIT_OK:
+        lines.append(f"strict: {len(uncovered)} uncovered patch(es); exit 1")
+    return Outcome(doc, tuple(lines), code, tuple(problems))
+
+
+def _uncovered(args: argparse.Namespace, decisions: Sequence[Decision], target: Target) -> tuple[Uncovered, ...]:
+    record = CoverageRecord.load(args.patches.resolve().parent / "coverage.json")
+    return uncovered_patches(decisions, target.versions, record)
 
 
 def _relevant(name: str, decisions: Sequence[Decision]) -> bool:
@@ -500,7 +521,11 @@ def _run_lock(args: argparse.Namespace) -> Outcome:
         raise TargetError(f"{path}: no lock file; pass --lockfile FILE") from err
     doc: dict[str, Any] = {"command": f"lock {args.action}", "lockfile": str(path), "pin": args.pin}
     if args.action == "check":
-        problems = check_lock(lock, load_patches(args.patches))
+        loaded = load_patches(args.patches)
+        problems = check_lock(lock, loaded)
+        record = CoverageRecord.load(path.parent / "coverage.json")
+        if record is not None:
+            problems.extend(check_coverage(record, loaded))
         lines = [f"lockfile: {path}", *(f"pin {p.id}: {len(p.patches)} patch(es)" for p in lock.pins)]
     else:
         if not args.pin:
@@ -838,6 +863,11 @@ def main(
             from sitepatch.sweep_command import run_sweep  # noqa: PLC0415 - only this command needs it
 
             document, lines, code = run_sweep(args)
+            outcome = Outcome(document, tuple(lines), code)
+        elif command == "constraints":
+            from sitepatch.sweep_command import run_constraints  # noqa: PLC0415 - only this command needs it
+
+            document, lines, code = run_constraints(args)
             outcome = Outcome(document, tuple(lines), code)
         elif command in LIFECYCLE:
             outcome = LIFECYCLE[command](args)

@@ -193,6 +193,9 @@ class Patch:
     files: tuple[FilePatch, ...] = field(repr=False)
     header_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False, repr=False)
     """The patch-file line of each header key (lower-case), for error messages."""
+    affects: SpecifierSet | None = None
+    """``Affects``: the ``Package`` versions that have the defect (``None``: not declared). The guard warns when
+    an installed version in this set gets no variant of the patch."""
 
     @property
     def display(self) -> str:

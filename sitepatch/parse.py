@@ -51,6 +51,7 @@ KNOWN_KEYS = (
     "Bug",
     "Forwarded",
     "Applied-Upstream",
+    "Affects",
     "Test",
     "Last-Update",
     "Author",
@@ -419,6 +420,15 @@ def parse_patch(data: bytes, *, path: Path, display: str | None = None) -> Patch
             header.problem(
                 line, f"Applied-Upstream: {text!r} must start with the version that has the fix, e.g. '1.80.16'"
             )
+    affects = None
+    text = fields.get("Affects")
+    if text is not None:
+        try:
+            affects = SpecifierSet(text)
+        except InvalidSpecifier:
+            header.problem(
+                header.lines["affects"], f"Affects: {text!r} is not a valid specifier{_specifier_hint(text)}"
+            )
     if header.problems:
         if len(header.problems) == 1:
             raise header.problems[0]
@@ -440,6 +450,7 @@ def parse_patch(data: bytes, *, path: Path, display: str | None = None) -> Patch
         header=fields,
         files=files,
         header_lines=dict(header.lines),
+        affects=affects,
     )
 
 

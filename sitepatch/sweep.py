@@ -356,7 +356,8 @@ def sweep(  # noqa: PLR0913 - the sweep's inputs, each distinct
     :param releases: the releases of the swept package (LiteLLM), oldest first.
     :param cache: where release files come from (the index, or the cache of an earlier run).
     :param companions: the ``litellm-enterprise`` releases; each LiteLLM release is paired with the newest one
-        its ``[proxy]`` extra admits.
+        its ``[proxy]`` extra admits that was on the index a day after the release (what an install with
+        ``--exclude-newer`` of that date gets; the newest admitted one when none is that old).
     :param max_fuzz: the fuzz ``apply`` would be run with (default 0).
     :raises sitepatch.remote.FetchError: when a release cannot be read.
     """
@@ -379,7 +380,7 @@ def sweep(  # noqa: PLR0913 - the sweep's inputs, each distinct
         if spec is not None:
             fitting = _fitting(spec, companions)
             if fitting:
-                companion = fitting[-1]
+                companion = _as_of(fitting, release.upload_time)
                 if companion.version not in companion_files:
                     companion_paths = paths.get(canonicalize_name(companion.name), [])
                     companion_files[companion.version] = cache.files(companion, companion_paths)
@@ -431,6 +432,28 @@ def _fitting(spec: SpecifierSet, companions: Sequence[Release]) -> list[Release]
     # release of the same X.Y.Z is what an install with overrides gets.
     pinned = [Version(s.version) for s in spec if s.operator in ("==", "===") and "*" not in s.version]
     return [c for c in companions if any(c.version.release == p.release for p in pinned)]
+
+
+def _timestamp(text: str) -> dt.datetime | None:
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _as_of(fitting: Sequence[Release], upload_time: str) -> Release:
+    """The newest of ``fitting`` uploaded by a day after ``upload_time`` (what ``--exclude-newer`` resolves).
+
+    When none is that old (or times are unknown), the newest of ``fitting``.
+    """
+    moment = _timestamp(upload_time)
+    if moment is not None:
+        limit = moment + dt.timedelta(days=1)
+        old = [c for c in fitting if (t := _timestamp(c.upload_time)) is not None and t <= limit]
+        if old:
+            return old[-1]
+    return fitting[-1]
 
 
 def _decide_one(patch: Patch, versions: Mapping[NormalizedName, Version]) -> bool:

@@ -11,13 +11,14 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from sitepatch.coverage import CoverageRecord, constraints_text, covered_releases, record_from_sweep
 from sitepatch.errors import ManifestError, TargetError
 from sitepatch.lockfile import Lock
 from sitepatch.parse import load_patches
 from sitepatch.remote import DEFAULT_INDEX, HttpFetcher, Release, ReleaseCache, default_cache_dir, list_releases
 from sitepatch.sweep import choose_releases, sweep, sweep_document, sweep_lines
 
-__all__ = ["add_sweep_parser", "lowest_pin", "run_sweep"]
+__all__ = ["add_constraints_parser", "add_sweep_parser", "lowest_pin", "run_constraints", "run_sweep"]
 
 
 def __dir__() -> list[str]:
@@ -58,6 +59,12 @@ def add_sweep_parser(commands: Any, common: argparse.ArgumentParser) -> None:  #
     sub.add_argument("--pre", action="store_true", help="also sweep pre- and development releases")
     sub.add_argument("--max-fuzz", type=int, default=0, metavar="N", help="fuzz apply would use (default 0)")
     sub.add_argument("--output", type=Path, metavar="FILE", help="also write the JSON document to FILE")
+    sub.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="update the coverage record FILE (e.g. coverage.json beside the patch directory) with the verdicts",
+    )
     sub.add_argument("--lockfile", type=Path, metavar="FILE", help="default: versions.lock beside the patch directory")
     sub.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
@@ -110,12 +117,63 @@ def run_sweep(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], int]
     doc["range"] = {"from": str(lower) if lower else None, "to": str(upper) if upper else None}
     lines = sweep_lines(result)
     if args.output is not None:
-        data = json.dumps(doc, indent=1) + "\n"
-        tmp = args.output.with_name(f".{args.output.name}.tmp")
-        tmp.write_text(data, encoding="utf-8")
-        os.replace(tmp, args.output)
+        _write(args.output, json.dumps(doc, indent=1) + "\n")
         lines.append(f"written: {args.output}")
+    if args.record is not None:
+        previous = CoverageRecord.load(args.record)
+        _write(args.record, record_from_sweep(doc, previous).to_json())
+        lines.append(f"recorded: {args.record}")
     return doc, lines, 0 if doc["ok"] else 1
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def add_constraints_parser(commands: Any, common: argparse.ArgumentParser) -> None:  # noqa: ANN401
+    """Add the ``constraints`` subcommand to ``commands``."""
+    sub = commands.add_parser(
+        "constraints",
+        parents=[common],
+        help="print a pip/uv constraints file admitting only releases every patch covers",
+        description=(
+            "Read the coverage record (default: coverage.json beside the patch directory) and print a "
+            "constraints file that admits only the swept releases on which every patch is covered, so that "
+            "`uv pip install -c covered.txt 'litellm[proxy]'` picks the newest protected release."
+        ),
+    )
+    sub.add_argument("--record", type=Path, metavar="FILE", help="the coverage record (default: coverage.json)")
+    sub.add_argument("--output", type=Path, metavar="FILE", help="write the constraints to FILE instead of stdout")
+
+
+def run_constraints(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], int]:
+    """Run ``constraints``: the JSON document, the lines (the constraints file itself) and the exit code.
+
+    :raises ManifestError: when there is no record, or no release is covered.
+    """
+    path = args.record or args.patches.resolve().parent / "coverage.json"
+    record = CoverageRecord.load(path)
+    if record is None:
+        msg = f"{path}: no coverage record; run `apply_patches.py sweep --record {path}` first"
+        raise ManifestError(msg)
+    patches = load_patches(args.patches)
+    text = constraints_text(record, patches)
+    good, bad = covered_releases(record, patches)
+    doc = {
+        "command": "constraints",
+        "ok": True,
+        "record": str(path),
+        "constraints": text,
+        "covered": [str(v) for v in good],
+        "excluded": bad,
+    }
+    lines = text.rstrip("\n").splitlines()
+    if args.output is not None:
+        _write(args.output, text)
+        lines = [f"written: {args.output} ({len(good)} release(s) admitted, {len(bad)} excluded)"]
+    return doc, lines, 0
 
 
 def _progress(total: int) -> Any:  # noqa: ANN401 - a callable
