@@ -426,8 +426,10 @@ def sweep(  # noqa: PLR0913 - the sweep's inputs, each distinct
 def _fitting(spec: SpecifierSet, companions: Sequence[Release]) -> list[Release]:
     """The companion releases ``spec`` admits; for an ``==X`` pin not on the index, the releases of X's base."""
     fitting = [c for c in companions if spec.contains(c.version, prereleases=True)]
-    if fitting:
-        return fitting
+    final = [c for c in fitting if not (c.version.is_prerelease or c.version.is_devrelease)]
+    # A resolver takes a prerelease only when nothing else fits (or the pin names it).
+    if final or fitting:
+        return final or fitting
     # litellm 1.110.2 pins litellm-enterprise==0.1.83.post1, which the index does not have: the nearest
     # release of the same X.Y.Z is what an install with overrides gets.
     pinned = [Version(s.version) for s in spec if s.operator in ("==", "===") and "*" not in s.version]
@@ -596,12 +598,12 @@ def sweep_lines(result: SweepResult) -> list[str]:
     lines = [
         "legend: ok applies (v: a +variant, ~ with offset, fN with fuzz N), = already present, XX conflicts,",
         "        - not selected (-c: a variant would apply here at fuzz 0), up fixed upstream, !! two variants",
-        f"{'release':<10} {'enterprise':<10} {'grp':>4}  " + " ".join(f"{i:>5}" for i in ids),
+        f"{'release':<10} {'enterprise':<13} {'grp':>4}  " + " ".join(f"{i:>5}" for i in ids),
     ]
     for row in result.rows:
         paired = next(iter(dict(row.paired).values()), "")
         cells = " ".join(f"{_short(c):>5}" for c in row.cells)
-        lines.append(f"{row.version!s:<10} {paired:<10} {row.group:>4}  {cells}")
+        lines.append(f"{row.version!s:<10} {paired:<13} {row.group:>4}  {cells}")
     lines.append("")
     for number, runs in doc["ranges"].items():
         lines.append(f"{number}:")

@@ -247,7 +247,7 @@ def test_text_output_lists_releases_and_ranges(
 
     out = capsys.readouterr().out
     assert code == 0
-    assert "1.0        0.2" in out
+    assert "1.0        0.2  " in out
     assert "1.2 .. 1.4" not in out
     assert "would apply: 0001-fix.diff" in out
     assert json.loads((tmp_path / "s.json").read_text())["command"] == "sweep"
