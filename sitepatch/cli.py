@@ -52,6 +52,7 @@ COMMANDS = (
     "upstream-status",
     "sweep",
     "constraints",
+    "evidence",
 )
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -168,10 +169,15 @@ def _build_parser(default_patches: Path) -> argparse.ArgumentParser:
         "upstream-status", parents=[common], help="classify every patch against the installed (newer) release"
     )
     upstream.add_argument("--max-fuzz", type=int, default=0, metavar="N")
-    from sitepatch.sweep_command import add_constraints_parser, add_sweep_parser  # noqa: PLC0415
+    from sitepatch.sweep_command import (  # noqa: PLC0415 - the sweep commands live in their own module
+        add_constraints_parser,
+        add_evidence_parser,
+        add_sweep_parser,
+    )
 
     add_sweep_parser(commands, common)
     add_constraints_parser(commands, common)
+    add_evidence_parser(commands, common)
     lock.add_argument("action", choices=("check", "verify", "update"))
     lock.add_argument("--pin", metavar="ID", help="the pin (verify, update)")
     lock.add_argument("--lockfile", type=Path, metavar="FILE", help="default: versions.lock beside the patch directory")
@@ -864,10 +870,10 @@ def main(
 
             document, lines, code = run_sweep(args)
             outcome = Outcome(document, tuple(lines), code)
-        elif command == "constraints":
-            from sitepatch.sweep_command import run_constraints  # noqa: PLC0415 - only this command needs it
+        elif command in ("constraints", "evidence"):
+            from sitepatch.sweep_command import run_constraints, run_evidence  # noqa: PLC0415 - only these need it
 
-            document, lines, code = run_constraints(args)
+            document, lines, code = (run_constraints if command == "constraints" else run_evidence)(args)
             outcome = Outcome(document, tuple(lines), code)
         elif command in LIFECYCLE:
             outcome = LIFECYCLE[command](args)

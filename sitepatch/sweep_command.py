@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,15 @@ from sitepatch.parse import load_patches
 from sitepatch.remote import DEFAULT_INDEX, HttpFetcher, Release, ReleaseCache, default_cache_dir, list_releases
 from sitepatch.sweep import choose_releases, sweep, sweep_document, sweep_lines
 
-__all__ = ["add_constraints_parser", "add_sweep_parser", "lowest_pin", "run_constraints", "run_sweep"]
+__all__ = [
+    "add_constraints_parser",
+    "add_evidence_parser",
+    "add_sweep_parser",
+    "lowest_pin",
+    "run_constraints",
+    "run_evidence",
+    "run_sweep",
+]
 
 
 def __dir__() -> list[str]:
@@ -174,6 +183,91 @@ def run_constraints(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]
         _write(args.output, text)
         lines = [f"written: {args.output} ({len(good)} release(s) admitted, {len(bad)} excluded)"]
     return doc, lines, 0
+
+
+def add_evidence_parser(commands: Any, common: argparse.ArgumentParser) -> None:  # noqa: ANN401
+    """Add the ``evidence`` subcommand to ``commands``."""
+    sub = commands.add_parser(
+        "evidence",
+        parents=[common],
+        help="install group representatives and range ends, run the regression tests unpatched and patched",
+        description=(
+            "Maintainers only: needs uv and the index. From a sweep document (sweep --output FILE), install each "
+            "group's first release and each verdict range's ends with uv --exclude-newer <upload date + 1 day>, "
+            "run the patches' regression tests unpatched (must fail in the test body) and patched (must pass), "
+            "and merge the results into the coverage record."
+        ),
+    )
+    sub.add_argument("--sweep", type=Path, required=True, metavar="FILE", help="the sweep document (sweep --output)")
+    sub.add_argument(
+        "--record", type=Path, metavar="FILE", help="coverage record to merge into (default: coverage.json)"
+    )
+    sub.add_argument("--work-dir", type=Path, metavar="DIR", help="venvs, junit files and the result cache")
+    sub.add_argument("--jobs", type=int, default=1, metavar="N", help="releases tested at once (default 1)")
+    sub.add_argument("--shard", default="1/1", metavar="I/N", help="run only the I-th of N shards (default 1/1)")
+    sub.add_argument("--releases", default="", metavar="V,V", help="only these releases")
+    sub.add_argument("--patch-ids", default="", metavar="ID,ID", help="only these patch ids")
+    sub.add_argument("--python-version", default="3.11", metavar="X.Y", help="the venvs' Python (default 3.11)")
+    sub.add_argument("--dry-run", action="store_true", help="list the releases and patch ids; install nothing")
+
+
+def run_evidence(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], int]:
+    """Run ``evidence``: the JSON document, the human lines and the exit code (1: a patched run failed).
+
+    :raises TargetError: when the sweep document cannot be read.
+    """
+    from sitepatch.evidence import merge_evidence, plan_tasks, run_tasks, shard  # noqa: PLC0415
+
+    try:
+        document = json.loads(args.sweep.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        msg = f"{args.sweep}: not a sweep document ({err}); write one with sweep --output FILE"
+        raise TargetError(msg) from err
+    only = [n.strip() for n in args.patch_ids.split(",") if n.strip()]
+    tasks = plan_tasks(document, only=only)
+    wanted = {v.strip() for v in args.releases.split(",") if v.strip()}
+    if wanted:
+        tasks = [t for t in tasks if t.release in wanted]
+    try:
+        tasks = shard(tasks, args.shard)
+    except ValueError as err:
+        raise TargetError(str(err)) from err
+    lines = [f"{t.release:<10} {', '.join(f'{n}:{v or s}' for n, v, s in t.patches)}  [{t.why}]" for t in tasks]
+    doc: dict[str, Any] = {
+        "command": "evidence",
+        "ok": True,
+        "tasks": [{"release": t.release, "patches": [list(p) for p in t.patches], "why": t.why} for t in tasks],
+    }
+    if args.dry_run:
+        lines.append(f"dry run: {len(tasks)} release(s) to install and test")
+        return doc, lines, 0
+    repo = args.patches.resolve().parent
+    work = args.work_dir or default_cache_dir() / "evidence"
+    patches = load_patches(args.patches)
+    show = None if args.json else _say
+    entries = run_tasks(
+        tasks, repo=repo, patches=patches, work=work, jobs=args.jobs, python=args.python_version, progress=show
+    )
+    record_path = args.record or repo / "coverage.json"
+    record = CoverageRecord.load(record_path)
+    if record is not None:
+        merged = merge_evidence(record.evidence, entries)
+        _write(record_path, replace(record, evidence=tuple(merged)).to_json())
+        lines.append(f"recorded: {len(entries)} result(s) in {record_path}")
+    bad = [e for e in entries if e["variant"] and e["patched"] != "passed"]
+    bad += [e for e in entries if e["unpatched"] in ("harness-error", "install-failed", "no-tests")]
+    lines.extend(
+        f"{e['release']:<10} {e['patch']} {e['variant'] or '-':<45} "
+        f"unpatched {e['unpatched']:<14} patched {e['patched']}"
+        for e in entries
+    )
+    doc.update({"ok": not bad, "evidence": entries})
+    lines.append(f"summary: {len(entries)} result(s), {len(bad)} problem(s)")
+    return doc, lines, 0 if not bad else 1
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(line + "\n")
 
 
 def _progress(total: int) -> Any:  # noqa: ANN401 - a callable
