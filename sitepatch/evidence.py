@@ -53,7 +53,7 @@ def __dir__() -> list[str]:
 Runner = Callable[[Sequence[str], Path], "subprocess.CompletedProcess[str]"]
 """``(command, cwd) -> completed process``: injected so that tests need no uv, no venv and no LiteLLM."""
 
-TEST_DEPS = ("pytest", "respx", "httpx", "prisma", "unidiff", "packaging")
+TEST_DEPS = ("pytest", "respx", "httpx", "prisma")
 """What the regression tests need beside ``litellm[proxy]`` (see pins/*.in); prisma only from 1.90 on."""
 _TEST_FILE = re.compile(r"test_(\d{4})_")
 
@@ -295,10 +295,12 @@ def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
         data = patch.path.read_bytes()
         (to_apply / patch.name).write_bytes(_force_versions(data, task.release) if patch.name in forced else data)
     applied = run(
-        [str(python), str(context.repo / "apply_patches.py"), "--python", str(python), "--patches", str(to_apply)],
+        # This interpreter runs sitepatch (its unidiff and packaging); the venv is only the target.
+        [sys.executable, str(context.repo / "apply_patches.py"), "--python", str(python), "--patches", str(to_apply)],
         context.repo,
     )
     patched = _pytest(task, context, python, numbers, "patched") if applied.returncode == 0 else {}
+    apply_note = [] if applied.returncode == 0 else (applied.stderr or applied.stdout).strip().splitlines()[-5:]
     for number, variant, status in task.patches:
         before = unpatched.get(number, {})
         after = patched.get(number, {})
@@ -312,6 +314,8 @@ def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
             else "apply-failed",
             tests={k: [before.get(k, ""), after.get(k, "")] for k in sorted({*before, *after})},
         )
+        if apply_note:
+            result["note"] = apply_note
         entries.append(result)
     context.store({keys[e["patch"]]: e for e in entries})
     shutil.rmtree(venv, ignore_errors=True)

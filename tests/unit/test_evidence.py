@@ -92,7 +92,7 @@ class FakeRunner:
             self.install_failures -= 1
             code = 1
         elif "apply_patches.py" in " ".join(command):
-            self.applied.add(command[0])
+            self.applied.add(command[command.index("--python") + 1])
             patches = Path(command[command.index("--patches") + 1])
             assert sorted(p.name for p in patches.iterdir()) == ["0001-fix.diff"]
         elif command[1:3] == ["-m", "pytest"]:
