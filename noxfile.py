@@ -137,12 +137,17 @@ def _write_report(name: str, data: dict[str, Any]) -> None:
 def patched(session: nox.Session, pin: str) -> None:
     """Install the pin, apply the patch set strictly (fuzz 0), verify it against versions.lock, run the tests."""
     _install_pin(session, pin)
-    out = session.run("python", "apply_patches.py", "--json", "--max-fuzz", "0", silent=True, success_codes=[0, 1, 2])
+    out = session.run(
+        "python", "apply_patches.py", "--json", "--max-fuzz", "0", "--strict", silent=True, success_codes=[0, 1, 2]
+    )
     doc = json.loads(str(out))
     for patch in doc.get("patches", []):
         session.log(f"{patch['status']:<16}{patch['name']}{': ' + patch['reason'] if patch['reason'] else ''}")
     if not doc.get("ok"):
         session.error(f"applying the patch set to {pin} failed: {doc.get('problems') or doc.get('error')}")
+    if doc.get("uncovered"):
+        # --strict: a pin that keeps a known defect is not a protected install, however well the rest applies.
+        session.error(f"{pin} is NOT protected (no variant covers it): {doc['uncovered']}")
     session.run("python", "apply_patches.py", "lock", "verify", "--pin", pin)
     session.run("python", "apply_patches.py", "status")
     names = _pin_patches(pin)
