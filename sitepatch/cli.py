@@ -670,7 +670,9 @@ def _run_refresh(args: argparse.Namespace) -> Outcome:
         raise TargetError("name the patches to refresh, or pass --all")
     target = Target.open(_target_root(args))
     patches = load_patches(args.patches)
-    names = [] if args.all else [_find_patch(patches, p).name for p in args.patch]
+    # A patch id (0010) means all of its variants; a file name means start from that variant.
+    ids = {p.number for p in patches}
+    names = [] if args.all else [p if p in ids else _find_patch(patches, p).name for p in args.patch]
     results = refresh_patches(target, patches, names=names, widen=args.widen, max_fuzz=args.max_fuzz, today=_today())
     if not args.dry_run:
         for result in results:

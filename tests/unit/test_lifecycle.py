@@ -155,7 +155,8 @@ def test_refresh_widen_rewrites_in_place(run: Run, patches: Path, tmp_path: Path
     site = newer_site(tmp_path, SHIFTED)
     assert run("refresh", "--all", "--widen", "--site-packages", str(site))[0] == 0
     text = old.read_text()
-    assert "Versions: >=1.0,<1.2" in text
+    # No upper bound is invented: how far the diff keeps working is for the sweep to say.
+    assert "Versions: >=1.0\n" in text
     assert "@@ -19,7 +19,7 @@" in text
     assert sorted(p.name for p in patches.iterdir()) == ["0001-twenty.diff"]
 
@@ -325,3 +326,44 @@ def test_upstream_status_recommends_keep_refresh_or_retire(run: Run, patches: Pa
         "0003-upstream.diff": ("already-applied", "retire"),
         "0004-conflict.diff": ("conflicts", "refresh"),
     }
+
+
+OTHER = b"".join(f"other {i}\n".encode() for i in range(1, 41))
+
+
+def test_refresh_starts_from_the_variant_nearest_the_installed_version(run: Run, patches: Path, tmp_path: Path) -> None:
+    base = write_patch(patches, "0001-twenty.diff", make_diff(SOURCE, PATCHED, "demo/mod.py"), versions=">=1.0,<1.1")
+    later = make_diff(OTHER, OTHER.replace(b"other 20\n", b"other twenty\n"), "demo/mod.py")
+    write_patch(patches, "0001-twenty+3.0.diff", later, versions=">=3.0")
+    site = newer_site(tmp_path, SHIFTED, version="1.3")
+
+    code, out, err = run("refresh", "0001", "--widen", "--site-packages", str(site))
+
+    assert code == 0, out + err
+    assert "from 0001-twenty.diff; rewritten against demo 1.3" in out
+    # Widened up to where the next variant starts, not to an invented bound.
+    assert "Versions: >=1.0,<3.0\n" in base.read_text()
+
+
+def test_refresh_tries_each_variant_and_says_which_applied(run: Run, patches: Path, tmp_path: Path) -> None:
+    write_patch(patches, "0001-twenty.diff", make_diff(SOURCE, PATCHED, "demo/mod.py"), versions=">=1.0,<1.1")
+    later = make_diff(OTHER, OTHER.replace(b"other 20\n", b"other twenty\n"), "demo/mod.py")
+    write_patch(patches, "0001-twenty+3.0.diff", later, versions=">=3.0")
+    site = newer_site(tmp_path, SHIFTED, version="2.95")
+
+    code, out, err = run("refresh", "0001", "--site-packages", str(site))
+
+    assert code == 0, out + err
+    assert "from 0001-twenty.diff (tried first: 0001-twenty+3.0.diff: failed)" in out
+
+
+def test_refresh_names_every_variant_when_none_applies(run: Run, patches: Path, tmp_path: Path) -> None:
+    write_patch(patches, "0001-twenty.diff", make_diff(SOURCE, PATCHED, "demo/mod.py"), versions=">=1.0,<1.1")
+    later = make_diff(OTHER, OTHER.replace(b"other 20\n", b"other twenty\n"), "demo/mod.py")
+    write_patch(patches, "0001-twenty+3.0.diff", later, versions=">=3.0")
+    site = newer_site(tmp_path, SOURCE.replace(b"line 20\n", b"line 20 rewritten upstream\n"), version="2.0")
+
+    code, out, err = run("refresh", "0001", "--site-packages", str(site))
+
+    assert code == 1
+    assert "no variant applies (0001-twenty.diff: failed; 0001-twenty+3.0.diff: failed)" in out + err
