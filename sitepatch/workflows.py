@@ -33,6 +33,7 @@ from sitepatch.lifecycle import (
     variant_name,
     widen_range,
 )
+from sitepatch.manifest import Manifest
 from sitepatch.model import FileKind, Patch
 from sitepatch.parse import parse_diff, parse_patch
 from sitepatch.plan import ALREADY, APPLIED, FAILED, FileState, PatchResult, Plan, plan_run
@@ -133,9 +134,12 @@ def create_patch(  # noqa: PLR0913 - the command's options
     description: str,
     today: str,
     existing_names: Sequence[str],
+    manifest: Manifest | None = None,
 ) -> NewResult:
     """Diff the edited files of ``package`` against what the current patch set makes of the pristine files.
 
+    :param manifest: what sitepatch applied to the target before (its pristine copies stand in for the files
+        of other distributions the set patched).
     :raises TargetError: when the package is not installed, nothing is edited, or pristine content cannot
         be had (saying where it looked).
     """
@@ -160,7 +164,9 @@ def create_patch(  # noqa: PLR0913 - the command's options
         )
     decisions = select_patches(patches, target.versions)
     reader = DiskReader(target.root)
-    plan = plan_run(decisions, target, OverlayReader(reader, found), None, max_fuzz=0)
+    # With the manifest: files of *other* distributions that the set patched are known as sitepatch's own
+    # post-images, and planned from the pristine copies kept for them (an install with the set applied).
+    plan = plan_run(decisions, target, OverlayReader(reader, found), manifest, max_fuzz=0)
     if not plan.ok:
         raise TargetError(
             "the current patch set does not apply to the pristine files; fix that first: "

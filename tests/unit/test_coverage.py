@@ -11,7 +11,7 @@ import pytest
 
 from fakesite import SOURCE, make_diff, write_patch
 from sitepatch.coverage import CoverageRecord, check_coverage, constraints_text, covered_releases
-from sitepatch.errors import ManifestError, PatchParseError
+from sitepatch.errors import ManifestError, PatchSetError
 from sitepatch.parse import load_patches
 
 FIXED = SOURCE.replace(b"line 20\n", b"line 20 fixed\n")
@@ -173,7 +173,7 @@ def test_lock_check_reports_a_stale_coverage_record(patches: Path) -> None:
 def test_an_invalid_affects_header_is_refused(patches: Path) -> None:
     add_patch(patches, ">=1.0", Affects="1.0")
 
-    with pytest.raises(PatchParseError, match=re.escape("did you mean '==1.0'")):
+    with pytest.raises(PatchSetError, match=re.escape("did you mean '==1.0'")):
         load_patches(patches)
 
 

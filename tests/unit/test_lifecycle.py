@@ -367,3 +367,40 @@ def test_refresh_names_every_variant_when_none_applies(run: Run, patches: Path, 
 
     assert code == 1
     assert "no variant applies (0001-twenty.diff: failed; 0001-twenty+3.0.diff: failed)" in out + err
+
+
+EXTRA = b"".join(f"hook {i}\n".encode() for i in range(1, 21))
+
+
+def test_new_works_on_a_two_distribution_install_with_the_set_applied(
+    run: Run, site: Path, patches: Path, uv_cache: Path
+) -> None:
+    # litellm + litellm-enterprise in small: patches on both distributions are applied, then demo is edited.
+    make_site(site, {"demo_extra/__init__.py": b"", "demo_extra/hook.py": EXTRA}, name="demo-extra", version="0.1")
+    write_patch(patches, "0001-twenty.diff", make_diff(SOURCE, PATCHED, "demo/mod.py"))
+    extra_fixed = EXTRA.replace(b"hook 10\n", b"hook ten\n")
+    write_patch(
+        patches,
+        "0002-hook.diff",
+        make_diff(EXTRA, extra_fixed, "demo_extra/hook.py"),
+        package="demo-extra",
+        versions=">=0.1",
+    )
+    assert run("apply")[0] == 0
+    (site / "demo/mod.py").write_bytes(PATCHED.replace(b"line 30\n", b"line thirty\n"))
+
+    code, out, err = run("new", "thirty", "--package", "demo", "--offline")
+
+    assert code == 0, out + err
+    text = (patches / "0003-thirty.diff").read_text()
+    assert "+line thirty" in text
+    assert "twenty" not in text.split("\n\n", 1)[1].replace(" line twenty", "")  # only as context
+    assert "recorded the install as patched" in out
+    code, out, _ = run("status", "--json")
+    assert code == 0, out
+    assert {p["name"]: p["status"] for p in json.loads(out)["patches"]} == {
+        "0001-twenty.diff": "applied",
+        "0002-hook.diff": "applied",
+        "0003-thirty.diff": "applied",
+    }
+    assert (site / "demo_extra/hook.py").read_bytes() == extra_fixed
