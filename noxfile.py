@@ -244,6 +244,42 @@ def lock(session: nox.Session, pin: str) -> None:
     session.run("python", "apply_patches.py", "lock", "update", "--pin", pin)
 
 
+@nox.session(default=False)
+def sweep(session: nox.Session) -> None:
+    """Plan the patch set against every LiteLLM release on the index (no install): writes reports/sweep.json.
+
+    Default range: the lowest pin to the newest release. Pass options after ``--``, e.g.
+    ``nox -s sweep -- --from 1.83.0 --record coverage.json``. Files are fetched with HTTP range requests and
+    cached in ``$SITEPATCH_CACHE_DIR`` (default ``~/.cache/sitepatch``); a warm run takes seconds.
+    """
+    session.install(*RUNTIME)
+    REPORTS.mkdir(exist_ok=True)
+    session.run("python", "apply_patches.py", "sweep", "-q", "--output", str(REPORTS / "sweep.json"), *session.posargs)
+
+
+@nox.session(default=False)
+def evidence(session: nox.Session) -> None:
+    """Install group representatives and range ends, run their regression tests unpatched and patched.
+
+    Reads reports/sweep.json (``nox -s sweep``); uv makes one venv per release. Spread it over CI jobs with
+    ``nox -s evidence -- --shard 2/4``; merge into the coverage record with ``-- --record coverage.json``.
+    """
+    session.install(*RUNTIME, "uv")
+    shard = next((a.split("=", 1)[1] for a in session.posargs if a.startswith("--shard=")), "1-1").replace("/", "-")
+    out = session.run(
+        *("python", "apply_patches.py", "evidence", "--json", "--sweep", str(REPORTS / "sweep.json")),
+        *("--work-dir", str(ROOT / ".nox" / "_evidence"), *session.posargs),
+        silent=True,
+        success_codes=[0, 1],
+    )
+    (REPORTS / f"evidence-{shard}.json").write_text(str(out), encoding="utf-8")
+    doc = json.loads(str(out))
+    for entry in doc.get("evidence", []):
+        session.log(f"{entry['release']} {entry['patch']}: unpatched {entry['unpatched']}, patched {entry['patched']}")
+    if not doc.get("ok"):
+        session.error("some patched runs failed or some tests could not run; see the log above")
+
+
 @nox.session(python="3.11", default=False)
 def latest(session: nox.Session) -> None:
     """The newest LiteLLM on the index (not pinned): which patches apply, are upstream or conflict, which tests fail.
