@@ -173,13 +173,32 @@ def _unpatched_verdict(outcomes: Mapping[str, str]) -> str:
     return "partly-failed"
 
 
-def _patched_verdict(outcomes: Mapping[str, str]) -> str:
+def _patched_verdict(outcomes: Mapping[str, str], unpatched: Mapping[str, str]) -> str:
     values = set(outcomes.values())
     if not values:
         return "no-tests"
     if "error" in values:
-        return "harness-error"
+        # Set-up that breaks only once the patch is in (an import error in the patched module) is the
+        # patch's failure, not the harness's.
+        return "harness-error" if "error" in unpatched.values() else "failed"
     return "passed" if values <= {"passed", "skipped"} else "failed"
+
+
+_MISSING_VERSION = re.compile(r"there is no version of ([A-Za-z0-9._-]+)==([A-Za-z0-9._+!-]+)")
+_MISSING_PROJECT = re.compile(r"([A-Za-z0-9._-]+) was not found in the package registry")
+
+
+def _overrides_for(message: str) -> list[str]:
+    """Uv overrides for the pins a resolver error names as missing from the index.
+
+    >>> _overrides_for("there is no version of litellm-proxy-extras==0.4.113 and ...")
+    ['litellm-proxy-extras<=0.4.113']
+    >>> _overrides_for("Because litellm-proxy was not found in the package registry")
+    ['litellm-proxy ; sys_platform == "never"']
+    """
+    found = [f"{name}<={version}" for name, version in _MISSING_VERSION.findall(message)]
+    found += [f'{name} ; sys_platform == "never"' for name in _MISSING_PROJECT.findall(message)]
+    return list(dict.fromkeys(found))
 
 
 def _needs_prisma(release: str) -> bool:
@@ -265,6 +284,7 @@ def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
             "test_sha256": _sha(_test_files(context.repo, number)),
             "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d"),
             "exclude_newer": date,
+            **({"overrides": list(overrides)} if overrides else {}),
             **fields,
         }
 
@@ -275,11 +295,24 @@ def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
         install += ["--exclude-newer", date]
     deps = [d for d in TEST_DEPS if d != "prisma" or _needs_prisma(task.release)]
     packages = [f"litellm[proxy]=={task.release}", *(f"{n}=={v}" for n, v in task.paired), *deps]
+    overrides: list[str] = []
     if done.returncode == 0:
         done = run([*install, *packages], context.repo)
     if done.returncode != 0:
         # A release whose [proxy] pins name files the index lacks: let the resolver pick the companion.
-        done = run([*install, f"litellm[proxy]=={task.release}", *deps], context.repo)
+        packages = [f"litellm[proxy]=={task.release}", *deps]
+        done = run([*install, *packages], context.repo)
+    for _ in range(4):
+        # Newer releases pin distributions the index does not have (litellm-proxy, X==Y.postN): override
+        # exactly those, as pins/litellm-1.110.2-overrides.txt does by hand, and say so in the evidence.
+        more = _overrides_for(done.stderr or "") if done.returncode != 0 else []
+        if not more or set(more) <= set(overrides):
+            break
+        overrides.extend(m for m in more if m not in overrides)
+        path = context.work / "overrides" / f"{task.release}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(overrides) + "\n", encoding="utf-8")
+        done = run([*install, "--override", str(path), *packages], context.repo)
     if done.returncode != 0:
         why = (done.stderr or done.stdout).strip().splitlines()[-3:]
         return [
@@ -309,7 +342,7 @@ def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
             variant,
             status,
             unpatched=_unpatched_verdict(before),
-            patched=(_patched_verdict(after) if variant else "not-applied")
+            patched=(_patched_verdict(after, before) if variant else "not-applied")
             if applied.returncode == 0
             else "apply-failed",
             tests={k: [before.get(k, ""), after.get(k, "")] for k in sorted({*before, *after})},

@@ -83,11 +83,14 @@ class FakeRunner:
         self.unpatched = unpatched
         self.patched = patched
         self.install_failures = 0
+        self.install_errors: list[str] = []
 
     def __call__(self, command: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
         command = list(command)
         self.commands.append(command)
         code = 0
+        if command[:3] == ["uv", "pip", "install"] and self.install_errors:
+            return subprocess.CompletedProcess(command, 1, "", self.install_errors.pop(0))
         if command[:3] == ["uv", "pip", "install"] and self.install_failures:
             self.install_failures -= 1
             code = 1
@@ -171,6 +174,8 @@ def test_a_release_is_installed_as_of_its_upload_date_and_tested_both_ways(repo:
         pytest.param((ERROR, FAIL), ("", ""), ("harness-error", "passed"), id="setup error is not evidence"),
         pytest.param(("", ""), ("", ""), ("passed", "passed"), id="no defect"),
         pytest.param((FAIL, FAIL), (FAIL, ""), ("defect-shown", "failed"), id="the fix does not work"),
+        pytest.param((FAIL, FAIL), (ERROR, ""), ("defect-shown", "failed"), id="the patched module breaks set-up"),
+        pytest.param((ERROR, FAIL), (ERROR, ""), ("harness-error", "harness-error"), id="set-up broken either way"),
     ],
 )
 def test_verdicts_follow_the_junit_outcomes(
@@ -230,3 +235,22 @@ def test_dry_run_lists_the_releases(repo: Path, tmp_path: Path, capsys: pytest.C
     assert code == 0
     assert out.splitlines()[-1] == "dry run: 2 release(s) to install and test"
     assert out.startswith("1.1 ")
+
+
+def test_pins_the_index_lacks_are_overridden_and_recorded(repo: Path, tmp_path: Path) -> None:
+    runner = FakeRunner()
+    extras = "Because there is no version of litellm-proxy-extras==0.4.113 and litellm[proxy]==1.0 depends on it"
+    runner.install_errors = [
+        extras,  # with the paired companion
+        extras,  # without it
+        "Because litellm-proxy was not found in the package registry and litellm[proxy]==1.0 depends on it",
+    ]
+
+    (entry,) = run_tasks(
+        plan_tasks(SWEEP)[:1], repo=repo, patches=load_patches(repo / "patches"), work=tmp_path / "w", runner=runner
+    )
+
+    assert entry["unpatched"] == "defect-shown"
+    assert entry["overrides"] == ["litellm-proxy-extras<=0.4.113", 'litellm-proxy ; sys_platform == "never"']
+    last_install = [c for c in runner.commands if c[:3] == ["uv", "pip", "install"]][-1]
+    assert "--override" in last_install
