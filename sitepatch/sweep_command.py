@@ -16,13 +16,10 @@ from sitepatch.coverage import CoverageRecord, constraints_text, covered_release
 from sitepatch.errors import ManifestError, TargetError
 from sitepatch.lockfile import Lock
 from sitepatch.parse import load_patches
-from sitepatch.remote import DEFAULT_INDEX, HttpFetcher, Release, ReleaseCache, default_cache_dir, list_releases
+from sitepatch.remote import HttpFetcher, Release, ReleaseCache, default_cache_dir, list_releases
 from sitepatch.sweep import choose_releases, sweep, sweep_document, sweep_lines
 
 __all__ = [
-    "add_constraints_parser",
-    "add_evidence_parser",
-    "add_sweep_parser",
     "lowest_pin",
     "run_constraints",
     "run_evidence",
@@ -32,50 +29,6 @@ __all__ = [
 
 def __dir__() -> list[str]:
     return __all__
-
-
-def add_sweep_parser(commands: Any, common: argparse.ArgumentParser) -> None:  # noqa: ANN401 - argparse's private type
-    """Add the ``sweep`` subcommand to ``commands``."""
-    sub = commands.add_parser(
-        "sweep",
-        parents=[common],
-        help="plan every patch against every release on the index (no install)",
-        description=(
-            "For each release of PACKAGE on the index (default: from the lowest pin in versions.lock to the "
-            "newest; final releases only), read RECORD, METADATA and the files the patches touch with HTTP "
-            "range requests (cached), pair it with the litellm-enterprise its [proxy] extra pins, and plan "
-            "every variant in memory. Exit 1 when a selected variant conflicts."
-        ),
-    )
-    sub.add_argument("--index", default=DEFAULT_INDEX, metavar="URL", help=f"JSON API root (default {DEFAULT_INDEX})")
-    sub.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="release cache (default: $SITEPATCH_CACHE_DIR, else ~/.cache/sitepatch)",
-    )
-    sub.add_argument("--offline", action="store_true", help="use only the cache; never ask the index")
-    sub.add_argument("--package", default="litellm", help="the swept distribution (default litellm)")
-    sub.add_argument(
-        "--companion",
-        default="litellm-enterprise",
-        help="the distribution each release's [proxy] extra pins (default litellm-enterprise; '' for none)",
-    )
-    sub.add_argument("--from", dest="lower", metavar="VERSION", help="oldest release (default: the lowest pin)")
-    sub.add_argument("--to", dest="upper", metavar="VERSION", help="newest release (default: the newest)")
-    sub.add_argument("--releases", default="", metavar="V,V", help="exactly these releases (comma-separated)")
-    sub.add_argument("--pre", action="store_true", help="also sweep pre- and development releases")
-    sub.add_argument("--max-fuzz", type=int, default=0, metavar="N", help="fuzz apply would use (default 0)")
-    sub.add_argument("--output", type=Path, metavar="FILE", help="also write the JSON document to FILE")
-    sub.add_argument(
-        "--record",
-        type=Path,
-        metavar="FILE",
-        help="update the coverage record FILE (e.g. coverage.json beside the patch directory) with the verdicts",
-    )
-    sub.add_argument("--lockfile", type=Path, metavar="FILE", help="default: versions.lock beside the patch directory")
-    sub.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
 
 def _version(text: str, option: str) -> Version:
@@ -141,22 +94,6 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def add_constraints_parser(commands: Any, common: argparse.ArgumentParser) -> None:  # noqa: ANN401
-    """Add the ``constraints`` subcommand to ``commands``."""
-    sub = commands.add_parser(
-        "constraints",
-        parents=[common],
-        help="print a pip/uv constraints file admitting only releases every patch covers",
-        description=(
-            "Read the coverage record (default: coverage.json beside the patch directory) and print a "
-            "constraints file that admits only the swept releases on which every patch is covered, so that "
-            "`uv pip install -c covered.txt 'litellm[proxy]'` picks the newest protected release."
-        ),
-    )
-    sub.add_argument("--record", type=Path, metavar="FILE", help="the coverage record (default: coverage.json)")
-    sub.add_argument("--output", type=Path, metavar="FILE", help="write the constraints to FILE instead of stdout")
-
-
 def run_constraints(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], int]:
     """Run ``constraints``: the JSON document, the lines (the constraints file itself) and the exit code.
 
@@ -183,32 +120,6 @@ def run_constraints(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]
         _write(args.output, text)
         lines = [f"written: {args.output} ({len(good)} release(s) admitted, {len(bad)} excluded)"]
     return doc, lines, 0
-
-
-def add_evidence_parser(commands: Any, common: argparse.ArgumentParser) -> None:  # noqa: ANN401
-    """Add the ``evidence`` subcommand to ``commands``."""
-    sub = commands.add_parser(
-        "evidence",
-        parents=[common],
-        help="install group representatives and range ends, run the regression tests unpatched and patched",
-        description=(
-            "Maintainers only: needs uv and the index. From a sweep document (sweep --output FILE), install each "
-            "group's first release and each verdict range's ends with uv --exclude-newer <upload date + 1 day>, "
-            "run the patches' regression tests unpatched (must fail in the test body) and patched (must pass), "
-            "and merge the results into the coverage record."
-        ),
-    )
-    sub.add_argument("--sweep", type=Path, required=True, metavar="FILE", help="the sweep document (sweep --output)")
-    sub.add_argument(
-        "--record", type=Path, metavar="FILE", help="coverage record to merge into (default: coverage.json)"
-    )
-    sub.add_argument("--work-dir", type=Path, metavar="DIR", help="venvs, junit files and the result cache")
-    sub.add_argument("--jobs", type=int, default=1, metavar="N", help="releases tested at once (default 1)")
-    sub.add_argument("--shard", default="1/1", metavar="I/N", help="run only the I-th of N shards (default 1/1)")
-    sub.add_argument("--releases", default="", metavar="V,V", help="only these releases")
-    sub.add_argument("--patch-ids", default="", metavar="ID,ID", help="only these patch ids")
-    sub.add_argument("--python-version", default="3.11", metavar="X.Y", help="the venvs' Python (default 3.11)")
-    sub.add_argument("--dry-run", action="store_true", help="list the releases and patch ids; install nothing")
 
 
 def run_evidence(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], int]:
