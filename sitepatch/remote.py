@@ -358,7 +358,11 @@ class RemoteWheel:
                 )
                 if self._file._covering(start, end) is None:  # noqa: SLF001 - the class's own helper
                     self._file.add(start, self._fetch_range(start, end))
-            found[name] = self._zip.read(info)
+            try:
+                found[name] = self._zip.read(info)
+            except (zipfile.BadZipFile, OSError, EOFError) as err:
+                msg = f"{self.release.url}: {name} is damaged ({err}); run again, or delete the cache entry"
+                raise FetchError(msg) from err
         return found
 
     def close(self) -> None:

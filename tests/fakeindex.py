@@ -24,10 +24,14 @@ def make_wheel(
     *,
     requires: Sequence[str] = (),
     padding: int = 0,
+    stored: bool = False,
+    recorded: Mapping[str, bytes] | None = None,
 ) -> bytes:
     """A wheel of ``name`` ``version`` with ``files``, a METADATA with ``requires`` and a hashed RECORD.
 
     :param padding: bytes of incompressible data in an extra member, to make the wheel big.
+    :param stored: store members uncompressed (so a test can damage their bytes in place).
+    :param recorded: contents to compute RECORD hashes from instead of the real ones (a lying RECORD).
     """
     dist_info = f"{name.replace('-', '_')}-{version}.dist-info"
     members = dict(files)
@@ -37,11 +41,12 @@ def make_wheel(
     meta.extend(f"Requires-Dist: {r}\n" for r in requires)
     members[f"{dist_info}/METADATA"] = ("".join(meta) + "\nA fake.\n").encode()
     members[f"{dist_info}/WHEEL"] = b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    rows = [f"{path},{record_hash(data)},{len(data)}" for path, data in members.items()]
+    lies = recorded or {}
+    rows = [f"{path},{record_hash(lies.get(path, data))},{len(data)}" for path, data in members.items()]
     rows.append(f"{dist_info}/RECORD,,")
     members[f"{dist_info}/RECORD"] = ("\n".join(rows) + "\n").encode()
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED) as archive:
         for path, data in members.items():
             archive.writestr(path, data)
     return buffer.getvalue()

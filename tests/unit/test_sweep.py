@@ -279,3 +279,68 @@ def test_a_pin_missing_from_the_index_pairs_with_the_same_release(tmp_path: Path
 
     companions = [release("0.1.82"), release("0.1.83")]
     assert [str(r.version) for r in _fitting(SpecifierSet("==0.1.83.post1"), companions)] == ["0.1.83"]
+
+
+def test_record_then_constraints_admit_the_covered_releases(
+    index: FakeIndex, patch_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = tmp_path / "coverage.json"
+    argv = ["--patches", str(patch_dir), "--index", index.url, "--cache-dir", str(tmp_path / "c")]
+    assert main(["sweep", "-q", *argv, "--package", "demo", "--companion", "demo-extra", "--record", str(record)]) == 0
+    assert "recorded:" in capsys.readouterr().out
+    doc = json.loads(record.read_text())
+    assert sorted(doc["releases"]) == ["1.0", "1.1", "1.2", "1.3", "1.4"]
+    assert doc["variants"]["0001-fix.diff"]
+
+    code = main(
+        ["constraints", "--patches", str(patch_dir), "--record", str(record), "--output", str(tmp_path / "c.txt")]
+    )
+
+    assert code == 0
+    assert "2 release(s) admitted, 3 excluded" in capsys.readouterr().out
+    assert (tmp_path / "c.txt").read_text().splitlines()[-1] == "demo>=1.0,<=1.1"
+    # lock check validates the record beside the patch directory.
+    (patch_dir.parent / "coverage.json").write_text(record.read_text())
+    (patch_dir / "0001-fix.diff").write_text((patch_dir / "0001-fix.diff").read_text().replace("A fix", "A fix!"))
+    lock = patch_dir.parent / "versions.lock"
+    lock.write_text(json.dumps({"schema_version": 1, "pins": {}}))
+    assert main(["lock", "check", "--patches", str(patch_dir)]) == 1
+    assert "0001-fix.diff changed since it was swept" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(("--from", "one"), "--from 'one' is not a version", id="bad version"),
+        pytest.param(("--from", "9.0"), "no release of demo between 9.0 and the newest", id="empty range"),
+    ],
+)
+def test_sweep_arguments_are_checked(
+    sweep_json: Callable[..., tuple[int, dict]], args: tuple[str, ...], message: str
+) -> None:
+    code, doc = sweep_json(*args)
+
+    assert code == 2
+    assert message in doc["error"]
+
+
+def test_evidence_arguments_are_checked(patch_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["evidence", "--patches", str(patch_dir), "--dry-run"]
+    assert main([*base, "--sweep", str(tmp_path / "none.json")]) == 2
+    assert "write one with sweep --output FILE" in capsys.readouterr().err
+    (tmp_path / "s.json").write_text(json.dumps({"releases": [], "ranges": {}}))
+    assert main([*base, "--sweep", str(tmp_path / "s.json"), "--shard", "3/2"]) == 2
+    assert "1 <= i <= n" in capsys.readouterr().err
+
+
+def test_the_lowest_pin_is_the_default_start(sweep_json: Callable[..., tuple[int, dict]], patch_dir: Path) -> None:
+    lock = {
+        "schema_version": 1,
+        "pins": {"p": {"python": "3.11", "requirements": "x", "distributions": {"demo": "1.2"}}},
+    }
+    (patch_dir.parent / "versions.lock").write_text(json.dumps(lock))
+
+    _, doc = sweep_json()
+
+    assert [r["version"] for r in doc["releases"]] == ["1.2", "1.3", "1.4"]
+    assert doc["range"] == {"from": "1.2", "to": None}
