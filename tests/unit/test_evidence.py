@@ -254,3 +254,39 @@ def test_pins_the_index_lacks_are_overridden_and_recorded(repo: Path, tmp_path: 
     assert entry["overrides"] == ["litellm-proxy-extras<=0.4.113", 'litellm-proxy ; sys_platform == "never"']
     last_install = [c for c in runner.commands if c[:3] == ["uv", "pip", "install"]][-1]
     assert "--override" in last_install
+
+
+def test_evidence_results_are_merged_into_the_record(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import functools
+
+    import sitepatch.evidence
+
+    monkeypatch.setattr(
+        sitepatch.evidence, "run_tasks", functools.partial(sitepatch.evidence.run_tasks, runner=FakeRunner())
+    )
+    sweep = tmp_path / "sweep.json"
+    sweep.write_text(json.dumps(SWEEP))
+    record = repo / "coverage.json"
+    record.write_text(json.dumps({"schema_version": 1, "package": "demo", "releases": {}, "variants": {}}))
+
+    code = main(
+        [
+            "evidence",
+            "--patches",
+            str(repo / "patches"),
+            "--sweep",
+            str(sweep),
+            "--releases",
+            "1.0",
+            "--work-dir",
+            str(tmp_path / "w"),
+        ]
+    )
+
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "unpatched defect-shown" in out
+    (entry,) = json.loads(record.read_text())["evidence"]
+    assert (entry["release"], entry["patch"], entry["patched"]) == ("1.0", "0001", "passed")
