@@ -375,7 +375,7 @@ def refresh_patches(  # noqa: PLR0913 - the command's options
                 detail = f"{started}rewritten against {dist.name} {dist.version}; Versions {versions}"
                 results.append(RefreshResult(patch.name, "refreshed", detail, ((patch.name, text),), result))
             else:
-                old_range, new_range = split_range(patch.versions, dist.version)
+                old_range, new_range = split_range(patch.versions, dist.version, _ceiling(patches, patch, dist.version))
                 new_name = variant_name(patch, dist.version)
                 text = render_patch(_fields(patch, {"Versions": new_range, "Last-Update": today}), diff)
                 writes = [(new_name, text)]
