@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from fakesite import SOURCE, make_diff, write_patch
 from sitepatch.coverage import CoverageRecord, check_coverage, constraints_text, covered_releases
@@ -183,3 +184,41 @@ def test_a_record_of_another_schema_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ManifestError, match="schema_version must be 1"):
         CoverageRecord.load(path)
+
+
+def test_evidence_of_a_group_speaks_for_its_releases(patches: Path) -> None:
+    add_patch(patches, ">=1.0,<1.2", **{"Applied-Upstream": "1.2"})
+    evidence = [
+        {
+            "release": "1.0",
+            "patch": "0001",
+            "variant": "0001-fix.diff",
+            "unpatched": "defect-shown",
+            "patched": "failed",
+        },
+        {"release": "1.2", "patch": "0001", "variant": "", "unpatched": "defect-shown", "patched": "not-applied"},
+    ]
+    path = write_record(
+        patches,
+        {
+            "1.0": {"status": "applies", "variant": "0001-fix.diff"},
+            "1.0.1": {"status": "applies", "variant": "0001-fix.diff"},
+            "1.2": {"status": "fixed-upstream"},
+            "1.3": {"status": "fixed-upstream"},
+        },
+        evidence=evidence,
+    )
+    doc = json.loads(path.read_text())
+    doc["releases"]["1.0.1"]["group"] = doc["releases"]["1.0"]["group"]
+    path.write_text(json.dumps(doc))
+    record = CoverageRecord.load(path)
+    assert record is not None
+
+    good, bad = covered_releases(record, load_patches(patches))
+
+    assert good == [Version("1.3")]
+    assert bad == {
+        "1.0": "0001: tests do not pass patched on 1.0 (failed)",
+        "1.0.1": "0001: tests do not pass patched on 1.0 (failed)",
+        "1.2": "0001: marked fixed upstream, but its tests fail unpatched on 1.2",
+    }
