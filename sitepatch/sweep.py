@@ -41,6 +41,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from sitepatch.coverage import affected
 from sitepatch.dist import Distribution, Target
 from sitepatch.errors import PatchSetError
 from sitepatch.model import Patch
@@ -108,6 +109,8 @@ class Cell:
     hunks: tuple[dict[str, Any], ...] = ()
     candidates: tuple[str, ...] = ()
     """For ``not-selected``: variants that would apply here at fuzz 0."""
+    gap: bool = False
+    """For ``not-selected``: the release is affected by the defect (by the guard's rules), so it is unprotected."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,12 +309,14 @@ class _World:
         return probe
 
 
-def _cells(
+def _cells(  # noqa: PLR0913 - the release's inputs, each distinct
     numbers: Mapping[str, Sequence[Patch]],
     decisions: Sequence[Decision],
     world: _World,
+    *,
     max_fuzz: int,
     error: str,
+    versions: Mapping[NormalizedName, Version],
 ) -> tuple[Cell, ...]:
     by_name = {d.patch.name: d for d in decisions}
     results = world.plan(decisions, max_fuzz) if not error else {}
@@ -336,7 +341,10 @@ def _cells(
         upstream = [v for v in variants if by_name[v.name].reason.startswith("fixed upstream")]
         candidates = tuple(v.name for v in variants if (p := world.probe(v)).status == APPLIES and p.fuzz == 0)
         status = FIXED_UPSTREAM if upstream else NOT_SELECTED
-        cells.append(Cell(number, status, reason="; ".join(reasons), candidates=candidates))
+        installed = versions.get(canonicalize_name(variants[0].package))
+        # The guard's rule (sitepatch.coverage.affected), without test evidence: a gap leaves a defect in place.
+        gap = status == NOT_SELECTED and installed is not None and affected(variants, installed)[0]
+        cells.append(Cell(number, status, reason="; ".join(reasons), candidates=candidates, gap=gap))
     return tuple(cells)
 
 
@@ -404,7 +412,7 @@ def sweep(  # noqa: PLR0913 - the sweep's inputs, each distinct
         selected = tuple(d.patch.name for d in decisions if d.selected)
         group = group_ids.setdefault((content, selected), len(group_ids) + 1)
         # A plan made for one release is valid for all of its group: same bytes, same selection.
-        cells = _cells(numbers, decisions, world, max_fuzz, error)
+        cells = _cells(numbers, decisions, world, max_fuzz=max_fuzz, error=error, versions=versions)
         rows.append(
             ReleaseRow(release.version, release.upload_time, release.wheel, tuple(paired), group, content, cells)
         )
@@ -477,6 +485,8 @@ def _cell_doc(cell: Cell) -> dict[str, Any]:
         doc["hunks"] = list(cell.hunks)
     if cell.candidates:
         doc["candidates"] = list(cell.candidates)
+    if cell.gap:
+        doc["gap"] = True
     return doc
 
 
@@ -497,7 +507,7 @@ def _runs(result: SweepResult, patch_id: str) -> list[dict[str, Any]]:
         cell = row.cell(patch_id)
         if cell is None:
             continue
-        label = (cell.status, cell.variant, cell.candidates)
+        label = (cell.status, cell.variant, cell.candidates, cell.gap)
         if runs and runs[-1]["key"] == label:
             runs[-1]["last"] = str(row.version)
             runs[-1]["count"] += 1
@@ -508,6 +518,7 @@ def _runs(result: SweepResult, patch_id: str) -> list[dict[str, Any]]:
             "status": run["key"][0],
             "variant": run["key"][1],
             "candidates": list(run["key"][2]),
+            "gap": run["key"][3],
             "first": run["first"],
             "last": run["last"],
             "releases": run["count"],
@@ -555,6 +566,8 @@ def sweep_document(result: SweepResult) -> dict[str, Any]:
         "ranges": {number: _runs(result, number) for number in result.patch_ids},
         "skipped": [{"version": v, "reason": why} for v, why in result.skipped],
         "summary": {
+            "gaps": sum(1 for r in result.rows for c in r.cells if c.gap),
+            "gap_releases": sum(1 for r in result.rows if any(c.gap for c in r.cells)),
             "releases": len(result.rows),
             "groups": len({r.group for r in result.rows}),
             "contents": len(result.files),
@@ -588,6 +601,8 @@ def _short(cell: Cell) -> str:
         text += "~" if not cell.fuzz else f"f{cell.fuzz}"
     if cell.status == NOT_SELECTED and cell.candidates:
         text = "-c"
+    if cell.gap:
+        text = "GAP" + ("c" if cell.candidates else "")
     return text
 
 
@@ -597,7 +612,8 @@ def sweep_lines(result: SweepResult) -> list[str]:
     ids = result.patch_ids
     lines = [
         "legend: ok applies (v: a +variant, ~ with offset, fN with fuzz N), = already present, XX conflicts,",
-        "        - not selected (-c: a variant would apply here at fuzz 0), up fixed upstream, !! two variants",
+        "        - not selected (-c: a variant would apply here at fuzz 0), up fixed upstream, !! two variants,",
+        "        GAP not selected although the release has the defect (GAPc: a variant would apply at fuzz 0)",
         f"{'release':<10} {'enterprise':<13} {'grp':>4}  " + " ".join(f"{i:>5}" for i in ids),
     ]
     for row in result.rows:
@@ -609,12 +625,16 @@ def sweep_lines(result: SweepResult) -> list[str]:
         lines.append(f"{number}:")
         for run in runs:
             span = run["first"] if run["first"] == run["last"] else f"{run['first']} .. {run['last']}"
-            what = run["status"] + (f" ({run['variant']})" if run["variant"] else "")
+            what = ("GAP: " if run["gap"] else "") + run["status"] + (f" ({run['variant']})" if run["variant"] else "")
             if run["candidates"]:
                 what += f"; would apply: {', '.join(run['candidates'])}"
             lines.append(f"  {span:<22} {run['releases']:>3} release(s)  {what}")
     summary = doc["summary"]
     fetch = doc["fetch"]
+    lines.append(
+        f"gaps: {summary['gaps']} (patch id, release) pair(s) on {summary['gap_releases']} release(s) leave a defect "
+        "in place (not selected, affected)"
+    )
     lines.append(
         f"summary: {summary['releases']} release(s) in {summary['groups']} group(s) "
         f"({summary['contents']} distinct file sets); "

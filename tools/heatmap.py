@@ -22,8 +22,9 @@ COLOURS = {
     "applies": "#2da44e",
     "already-present": "#8c959f",
     "conflicts": "#cf222e",
-    "not-selected": "#fff8c5",
+    "gap": "#fd8c73",
     "candidate": "#d4a72c",
+    "not-selected": "#fff8c5",
     "fixed-upstream": "#54aeff",
     "error": "#8250df",
 }
@@ -32,8 +33,9 @@ MEANING = {
     "applies": "the selected variant applies (offset/fuzz in the cell)",
     "already-present": "every change of the selected variant is already in the release",
     "conflicts": "the selected variant does not apply: hunks and nearest lines in the cell",
-    "not-selected": "no variant's Versions admit the release, and none would apply there",
+    "gap": "no variant selected although the release has the defect (the guard's rules), and none applies",
     "candidate": "no variant selected, but one would apply at fuzz 0 (widen its Versions, after evidence)",
+    "not-selected": "no variant selected, and the release is not affected (outside Affects, below every range)",
     "fixed-upstream": "at or past Applied-Upstream",
     "error": "two variants selected at once",
 }
@@ -54,6 +56,8 @@ def _kind(cell: Mapping[str, Any]) -> str:
     status = str(cell.get("status", ""))
     if status == "not-selected" and cell.get("candidates"):
         return "candidate"
+    if status == "not-selected" and cell.get("gap"):
+        return "gap"
     return status
 
 
@@ -72,6 +76,7 @@ def _mark(cell: Mapping[str, Any]) -> str:
         "already-present": "=",
         "conflicts": "XX",
         "not-selected": "-",
+        "gap": "GAP",
         "candidate": "c",
         "fixed-upstream": "up",
         "error": "!!",
@@ -169,7 +174,7 @@ def coverage_markdown(sweep: Mapping[str, Any]) -> str:
     for number, runs in dict(sweep.get("ranges", {})).items():
         for run in runs:
             where = run["first"] if run["first"] == run["last"] else f"{run['first']} .. {run['last']}"
-            verdict = run["status"]
+            verdict = ("**gap**: " if run.get("gap") else "") + run["status"]
             if run.get("candidates"):
                 verdict += " (would apply: " + ", ".join(f"`{c}`" for c in run["candidates"]) + ")"
             variant = f"`{run['variant']}`" if run.get("variant") else ""

@@ -140,10 +140,15 @@ def test_ranges_summarise_consecutive_releases(sweep_json: Callable[..., tuple[i
         "status": "applies",
         "variant": "0001-fix.diff",
         "candidates": [],
+        "gap": False,
         "first": "1.0",
         "last": "1.1",
         "releases": 2,
     }
+    # 1.2 .. 1.4 have no variant; 1.2 is a candidate, all three are gaps (the defect is assumed until shown fixed).
+    assert [(r["first"], r["last"], r["gap"]) for r in runs[1:]] == [("1.2", "1.2", True), ("1.3", "1.4", True)]
+    assert doc["summary"]["gaps"] == 3  # 0001 on 1.2-1.4; 0002 where demo-extra is not paired is no gap
+    assert doc["summary"]["gap_releases"] == 3
 
 
 def test_only_the_central_directory_and_needed_members_are_fetched(

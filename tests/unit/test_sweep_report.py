@@ -39,7 +39,7 @@ SWEEP = {
             "paired": {},
             "group": 2,
             "verdicts": {
-                "0010": {"status": "not-selected", "candidates": ["0010-a.diff"]},
+                "0010": {"status": "not-selected", "candidates": ["0010-a.diff"], "gap": True},
                 "0012": {"status": "fixed-upstream"},
             },
         },
@@ -94,7 +94,7 @@ def test_the_coverage_summary_lists_verdict_ranges() -> None:
     text = heatmap.coverage_markdown(SWEEP)
 
     assert "Sweep of 2 litellm releases (1.81.0 .. 1.83.5)" in text
-    assert "| 0010 | 1.83.5 (1) | not-selected (would apply: `0010-a.diff`) |  |" in text
+    assert "| 0010 | 1.83.5 (1) | **gap**: not-selected (would apply: `0010-a.diff`) |  |" in text
 
 
 def test_write_reads_the_sweep_and_the_evidence_jobs_results(tmp_path: Path) -> None:
