@@ -58,6 +58,7 @@ SWEEP = {
                 "status": "not-selected",
                 "variant": "",
                 "candidates": ["0010-a.diff"],
+                "gap": True,
                 "first": "1.83.5",
                 "last": "1.83.5",
                 "releases": 1,
