@@ -5,9 +5,11 @@ Maintainers only (it installs LiteLLM into throwaway virtual environments with `
 
 1. creates a venv and installs ``litellm[proxy]==X`` plus the regression tests' dependencies with
    ``uv pip install --exclude-newer <upload date + 1 day>`` (dependencies as they were when X came out);
-2. runs the regression tests of the patch ids in question **unpatched**, with ``--junitxml``: a patch shows
-   its defect when its tests fail in the test body (a ``<failure>``); an ``<error>`` (setup, teardown,
-   collection) is a harness error, never evidence;
+2. runs the regression tests of the patch ids in question **unpatched**: a patch shows its defect when its
+   tests fail in the test body. Where the regression conftest has ``--verdicts`` (its own classifier: an
+   ``AssertionError`` or the exception a ``defect`` marker declares, with the harness sound) that decides;
+   otherwise pytest's ``--junitxml``: a ``<failure>`` is the defect, an ``<error>`` (setup, teardown,
+   collection) a harness error, never evidence;
 3. applies the patch set (a variant the sweep found applicable but whose ``Versions`` exclude X is forced in
    for this run only) and runs the same tests **patched**: they must all pass.
 
@@ -38,6 +40,7 @@ __all__ = [
     "EvidenceTask",
     "Runner",
     "classify_junit",
+    "classify_verdicts",
     "merge_evidence",
     "plan_tasks",
     "run_release",
@@ -355,18 +358,39 @@ def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
     return entries
 
 
+def classify_verdicts(text: str) -> dict[str, dict[str, str]]:
+    """Per patch id, each test's outcome from the regression conftest's ``--verdicts`` file.
+
+    That file already tells a defect (a failure in the body on an ``AssertionError`` or the exception the
+    test's ``defect`` marker declares) from a harness fault; its ``failed`` is the defect, ``error`` the harness.
+    """
+    document = json.loads(text)
+    outcomes: dict[str, dict[str, str]] = {}
+    for nodeid, verdict in dict(document.get("tests", {})).items():
+        outcomes.setdefault(str(verdict.get("patch", "none")), {})[nodeid] = str(verdict.get("verdict", "error"))
+    return outcomes
+
+
 def _pytest(task: EvidenceTask, context: _Context, python: Path, numbers: str, phase: str) -> dict[str, Any]:
     report = context.work / "junit" / f"{task.release}-{phase}.xml"
+    verdicts = report.with_suffix(".verdicts.json")
     report.parent.mkdir(parents=True, exist_ok=True)
     report.unlink(missing_ok=True)
+    verdicts.unlink(missing_ok=True)
+    conftest = context.repo / "tests" / "regression" / "conftest.py"
+    # The regression harness's own classifier, where it has one; pytest's junit XML otherwise.
+    classified = conftest.is_file() and "--verdicts" in conftest.read_text(encoding="utf-8")
     context.runner(
         [
             *(str(python), "-m", "pytest", "tests/regression", "-p", "no:cacheprovider", "-p", "no:randomly"),
             *("-o", "filterwarnings=default", "-o", "testpaths=tests/regression", "-q"),
             *(f"--patches={numbers}", f"--junitxml={report}"),
+            *((f"--verdicts={verdicts}",) if classified else ()),
         ],
         context.repo,
     )
+    if classified and verdicts.is_file():
+        return classify_verdicts(verdicts.read_text(encoding="utf-8"))
     if not report.is_file():
         return {}
     return classify_junit(report.read_text(encoding="utf-8"))

@@ -290,3 +290,30 @@ def test_evidence_results_are_merged_into_the_record(
     assert "unpatched defect-shown" in out
     (entry,) = json.loads(record.read_text())["evidence"]
     assert (entry["release"], entry["patch"], entry["patched"]) == ("1.0", "0001", "passed")
+
+
+def test_the_harness_classifier_decides_where_the_conftest_has_one(repo: Path, tmp_path: Path) -> None:
+    (repo / "tests" / "regression" / "conftest.py").write_text("# parser.addoption('--verdicts')\n")
+
+    class VerdictRunner(FakeRunner):
+        def __call__(self, command: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+            done = super().__call__(command, cwd)
+            target = next((a.split("=", 1)[1] for a in command if a.startswith("--verdicts=")), None)
+            if target is not None:
+                # An AssertionError in one test, another exception (a harness fault) in the other.
+                tests = {
+                    "tests/regression/test_0001_fix.py::test_a": {"patch": "0001", "verdict": "failed"},
+                    "tests/regression/test_0001_fix.py::test_b": {"patch": "0001", "verdict": "error"},
+                }
+                Path(target).write_text(json.dumps({"tests": tests}))
+            return done
+
+    (entry,) = run_tasks(
+        plan_tasks(SWEEP)[:1],
+        repo=repo,
+        patches=load_patches(repo / "patches"),
+        work=tmp_path / "w",
+        runner=VerdictRunner(),
+    )
+
+    assert entry["unpatched"] == "harness-error"
