@@ -265,7 +265,8 @@ def evidence(session: nox.Session) -> None:
     ``nox -s evidence -- --shard 2/4``; merge into the coverage record with ``-- --record coverage.json``.
     """
     session.install(*RUNTIME, "uv")
-    shard = next((a.split("=", 1)[1] for a in session.posargs if a.startswith("--shard=")), "1-1").replace("/", "-")
+    args = " ".join(session.posargs).replace("--shard ", "--shard=").split()
+    shard = next((a.split("=", 1)[1] for a in args if a.startswith("--shard=")), "1-1").replace("/", "-")
     out = session.run(
         *("python", "apply_patches.py", "evidence", "--json", "--sweep", str(REPORTS / "sweep.json")),
         *("--work-dir", str(ROOT / ".nox" / "_evidence"), *session.posargs),
