@@ -273,15 +273,19 @@ def _failed_hunks(result: PatchResult) -> tuple[dict[str, Any], ...]:
 class _World:
     """One combination of release files: the target, the reader and the plans made on it, memoised."""
 
-    def __init__(self, parts: Sequence[ReleaseFiles]) -> None:
+    def __init__(self, parts: Sequence[ReleaseFiles], shared: dict[tuple[str, tuple[str, ...]], Probe]) -> None:
+        """:param shared: probes of every world, by variant and the hashes of the files it touches."""
         distributions = {canonicalize_name(p.release.name): _distribution(p) for p in parts}
         self.target = Target(Path("<sweep>"), distributions)
         merged: dict[str, bytes] = {}
+        self.hashes: dict[str, str] = {}
         for part in parts:
             merged.update(part.files)
+            self.hashes.update(part.record)
         self.reader = _MemoryReader(merged)
         self.plans: dict[tuple[str, ...], tuple[PatchResult, ...]] = {}
         self.probes: dict[str, Probe] = {}
+        self.shared = shared
 
     def plan(self, decisions: Sequence[Decision], max_fuzz: int) -> dict[str, PatchResult]:
         key = tuple(d.patch.name for d in decisions if d.selected)
@@ -292,6 +296,13 @@ class _World:
     def probe(self, patch: Patch) -> Probe:
         if patch.name in self.probes:
             return self.probes[patch.name]
+        # A variant planned alone depends only on the files it touches: other worlds with the same bytes
+        # there share its probe (most releases change some touched file, few change every one).
+        paths = sorted({p for fp in patch.files for p in (fp.source_path, fp.target_path) if p is not None})
+        key = (patch.name, tuple(self.hashes.get(p, "-") for p in paths))
+        if self.target.get(patch.package) is not None and key in self.shared:
+            self.probes[patch.name] = self.shared[key]
+            return self.shared[key]
         if self.target.get(patch.package) is None:
             probe = Probe(patch.name, MISSING)
         else:
@@ -305,6 +316,7 @@ class _World:
                 probe = Probe(patch.name, ALREADY_PRESENT)
             else:
                 probe = Probe(patch.name, CONFLICTS, hunks=_failed_hunks(result))
+            self.shared[key] = probe
         self.probes[patch.name] = probe
         return probe
 
@@ -376,6 +388,7 @@ def sweep(  # noqa: PLR0913 - the sweep's inputs, each distinct
     package = releases[0].name if releases else "litellm"
     companion_files: dict[Version, ReleaseFiles] = {}
     worlds: dict[tuple[tuple[str, str, str], ...], _World] = {}
+    shared_probes: dict[tuple[str, tuple[str, ...]], Probe] = {}
     content_ids: dict[tuple[tuple[str, str, str], ...], int] = {}
     group_ids: dict[tuple[int, tuple[str, ...]], int] = {}
     rows: list[ReleaseRow] = []
@@ -397,7 +410,9 @@ def sweep(  # noqa: PLR0913 - the sweep's inputs, each distinct
         key = tuple(
             (part.release.name, path, part.record.get(path, "")) for part in parts for path in sorted(part.record)
         )
-        world = worlds.setdefault(key, _World(parts))
+        if key not in worlds:
+            worlds[key] = _World(parts, shared_probes)
+        world = worlds[key]
         content = content_ids.setdefault(key, len(content_ids) + 1)
         versions = {canonicalize_name(p.release.name): p.release.version for p in parts}
         error = ""
