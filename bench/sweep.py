@@ -64,6 +64,12 @@ def main() -> int:
             shutil.rmtree(empty, ignore_errors=True)
         fetch = cold["fetch"]
         per = fetch["bytes"] / max(1, fetch["releases_fetched"])
+        own = sorted(n for k, n in fetch["per_release"].items() if k.startswith(f"{cold['package']}=="))
+        if own:
+            print(
+                f"cold, {cold['package']} wheels only: median {statistics.median(own) / 1024:.0f} KiB, "
+                f"max {own[-1] / 1024:.0f} KiB, min {own[0] / 1024:.0f} KiB a release"
+            )
         print(
             f"cold ({len(sample)} releases + their enterprise pairs, empty cache): {elapsed:.1f} s, "
             f"{fetch['bytes']} bytes over {fetch['releases_fetched']} wheels: mean {per / 1024:.0f} KiB, "

@@ -594,6 +594,7 @@ def sweep_document(result: SweepResult) -> dict[str, Any]:
             "max_bytes_per_release": per_release[-1] if per_release else 0,
             "median_bytes_per_release": per_release[len(per_release) // 2] if per_release else 0,
             "whole_wheels": list(result.stats.whole_wheels),
+            "per_release": dict(sorted(result.stats.per_release.items())),
         },
     }
 
