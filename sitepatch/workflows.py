@@ -36,7 +36,7 @@ from sitepatch.lifecycle import (
 from sitepatch.manifest import Manifest
 from sitepatch.model import FileKind, Patch
 from sitepatch.parse import parse_diff, parse_patch
-from sitepatch.plan import ALREADY, APPLIED, FAILED, FileState, PatchResult, Plan, plan_run
+from sitepatch.plan import ALREADY, APPLIED, FAILED, FileState, PatchResult, Plan, fingerprint, plan_run
 from sitepatch.selection import Decision, select_patches
 from sitepatch.wheels import PristineFinder
 
@@ -277,6 +277,17 @@ def _candidate(decisions: Sequence[Decision], number: str, target: Target) -> Pa
     )
 
 
+def _pristine_reader(disk: DiskReader, manifest: Manifest | None) -> OverlayReader:
+    """``disk``, but each file sitepatch patched (and that still carries its post-image) read as its pristine copy."""
+    overlay: dict[str, bytes] = {}
+    for record in manifest.files if manifest is not None else ():
+        state = disk.read(record.path)
+        kept = disk.pristine(record.path)
+        if kept is not None and record.is_post(*fingerprint(state)):
+            overlay[record.path] = kept
+    return OverlayReader(disk, overlay)
+
+
 def _ceiling(patches: Sequence[Patch], patch: Patch, version: Version) -> Version | None:
     """Where the next variant of ``patch`` above ``version`` starts (a widened range must stop there)."""
     starts = [
@@ -298,6 +309,7 @@ def refresh_patches(  # noqa: PLR0913 - the command's options
     widen: bool,
     max_fuzz: int,
     today: str,
+    manifest: Manifest | None = None,
 ) -> tuple[RefreshResult, ...]:
     """Regenerate patches against the installed version where they apply only with an offset or fuzz.
 
@@ -305,10 +317,12 @@ def refresh_patches(  # noqa: PLR0913 - the command's options
     :param widen: rewrite the patch in place with a ``Versions`` range that includes the installed version;
         otherwise write a new variant for the installed series and leave the old file's diff as it was (its
         range is narrowed if it included the installed version).
+    :param manifest: what sitepatch applied to the target; files it patched are refreshed from the pristine
+        copies it kept (an install with the set applied, across distributions).
     """
     decisions = select_patches(patches, target.versions)
     numbers = sorted({p.number for p in patches if not names or p.name in names or p.number in names})
-    reader = DiskReader(target.root)
+    reader = _pristine_reader(DiskReader(target.root), manifest)
     results = []
     for number in numbers:
         mine = [d.patch for d in decisions if d.patch.number == number and target.get(d.patch.package) is not None]

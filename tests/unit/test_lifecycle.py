@@ -404,3 +404,27 @@ def test_new_works_on_a_two_distribution_install_with_the_set_applied(
         "0003-thirty.diff": "applied",
     }
     assert (site / "demo_extra/hook.py").read_bytes() == extra_fixed
+
+
+def test_refresh_works_on_a_two_distribution_install_with_the_set_applied(
+    run: Run, site: Path, patches: Path, tmp_path: Path
+) -> None:
+    make_site(site, {"demo_extra/__init__.py": b"", "demo_extra/hook.py": EXTRA}, name="demo-extra", version="0.1")
+    write_patch(patches, "0001-twenty.diff", make_diff(SOURCE, PATCHED, "demo/mod.py"), versions=">=1.0,<1.1")
+    extra_fixed = EXTRA.replace(b"hook 10\n", b"hook ten\n")
+    write_patch(
+        patches,
+        "0002-hook.diff",
+        make_diff(EXTRA, extra_fixed, "demo_extra/hook.py"),
+        package="demo-extra",
+        versions=">=0.1",
+    )
+    assert run("apply")[0] == 0
+
+    code, out, err = run("refresh", "--all", "--json")
+
+    assert code == 0, out + err
+    assert {p["name"]: p["action"] for p in json.loads(out)["patches"]} == {
+        "0001-twenty.diff": "current",
+        "0002-hook.diff": "current",
+    }
