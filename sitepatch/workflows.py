@@ -661,13 +661,18 @@ class UpstreamRow:
     detail: str = ""
 
 
-def upstream_status(target: Target, patches: Sequence[Patch], *, max_fuzz: int = 0) -> tuple[UpstreamRow, ...]:
+def upstream_status(
+    target: Target, patches: Sequence[Patch], *, max_fuzz: int = 0, manifest: Manifest | None = None
+) -> tuple[UpstreamRow, ...]:
     """Classify every patch (the variant for the installed version, or the newest) against the installed release.
 
     Each patch is tried alone on the pristine files, whatever its ``Versions`` say.
+
+    :param manifest: what sitepatch applied to the target: the files it patched are judged by the pristine
+        copies it kept, so that its own changes are not mistaken for upstream's.
     """
     decisions = select_patches(patches, target.versions)
-    reader = DiskReader(target.root)
+    reader = _pristine_reader(DiskReader(target.root), manifest)
     rows = []
     for number in sorted({p.number for p in patches}):
         patch = _candidate(decisions, number, target)

@@ -428,3 +428,16 @@ def test_refresh_works_on_a_two_distribution_install_with_the_set_applied(
         "0001-twenty.diff": "current",
         "0002-hook.diff": "current",
     }
+
+
+def test_upstream_status_does_not_mistake_the_sets_own_changes_for_upstreams(
+    run: Run, site: Path, patches: Path
+) -> None:
+    write_patch(patches, "0001-twenty.diff", make_diff(SOURCE, PATCHED, "demo/mod.py"), versions=">=1.0,<1.1")
+    assert run("apply")[0] == 0
+
+    code, out, _ = run("upstream-status", "--json")
+
+    assert code == 0
+    (row,) = json.loads(out)["patches"]
+    assert (row["status"], row["recommendation"]) == ("applies", "keep")
