@@ -46,6 +46,8 @@ REQUIRED_KEYS = ("Subject", "Package", "Versions")
 KNOWN_KEYS = (
     *REQUIRED_KEYS,
     "Requires",
+    "Depends",
+    "Affects",
     "Description",
     "Origin",
     "Bug",
