@@ -94,7 +94,12 @@ def test_streaming_and_non_streaming_errors_read_alike():
     assert str(streamed.value) == str(plain.value)
 
 
-def test_proxy_streaming_error_message_is_the_provider_text(monkeypatch):
+@pytest.fixture
+def anthropic_proxy(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The real proxy app with a Router holding one Anthropic deployment; a TestClient on it.
+
+    Built in set-up, so a proxy that cannot even be imported is a set-up error, not a shown defect.
+    """
     import litellm
     from litellm import Router
 
@@ -114,11 +119,13 @@ def test_proxy_streaming_error_message_is_the_provider_text(monkeypatch):
         }
     ]
     configure_proxy(monkeypatch, llm_router=Router(model_list=model_list, num_retries=0), model_list=model_list)
-    client = proxy_client()
+    return proxy_client()
 
+
+def test_proxy_streaming_error_message_is_the_provider_text(anthropic_proxy):
     with respx.mock(assert_all_called=False) as mock:
         route = refuse(mock)
-        response = client.post(
+        response = anthropic_proxy.post(
             "/v1/chat/completions",
             headers=bearer(MASTER_KEY),
             json={"model": "claude", "messages": [{"role": "user", "content": "hello"}], "stream": True},
