@@ -55,6 +55,12 @@ MODEL_LIST: list[dict[str, Any]] = [
     },
 ]
 
+# One request of a batch input file, as the Batch API documents it (newer proxies validate the lines).
+BATCH_INPUT_LINE = (
+    b'{"custom_id": "request-1", "method": "POST", "url": "/v1/chat/completions", '
+    b'"body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}}\n'
+)
+
 # provider -> (model group, deployment id, API key the provider must see)
 DEPLOYMENTS = {
     "openai": (OPENAI_MODEL_NAME, OPENAI_DEPLOYMENT_ID, OPENAI_DEPLOYMENT_KEY),
@@ -116,7 +122,7 @@ class ManagedProxy:
             "/v1/files",
             headers=self.headers,
             data={"purpose": "batch", "target_model_names": model_group},
-            files={"file": ("input.jsonl", b'{"custom_id": "1"}\n', "application/jsonl")},
+            files={"file": ("input.jsonl", BATCH_INPUT_LINE, "application/jsonl")},
         )
         assert response.status_code == 200, response.text
         assert route.call_count == 1, response.text
