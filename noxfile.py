@@ -83,13 +83,14 @@ def stress(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """The benchmarks against GNU patch and git apply (bench/); downloads two LiteLLM wheels.
+    """The benchmarks against GNU patch and git apply (bench/); downloads three LiteLLM wheels.
 
     Workload 2 runs against the 1.80.10 pin installed into the session, or ``nox -s bench -- SITE_PACKAGES``.
     """
     _install_pin(session, PINS[0])
     session.install("pip")
     session.run("python", "bench/workload1.py", "--runs", "5")
+    session.run("python", "bench/workload1.py", "--new", "1.80.11", "--suffix", ".py", "--runs", "5")
     purelib = session.run("python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", silent=True)
     site = session.posargs[0] if session.posargs else str(purelib).strip()
     session.run("python", "bench/workload2.py", "--site-packages", site, "--runs", "11")
@@ -188,12 +189,17 @@ def patched(session: nox.Session, pin: str) -> None:
     pin (with the set applied and them not in it), and the harness's own tests.
     """
     _install_pin(session, pin)
-    out = session.run("python", "apply_patches.py", "--json", "--max-fuzz", "0", silent=True, success_codes=[0, 1, 2])
+    out = session.run(
+        "python", "apply_patches.py", "--json", "--max-fuzz", "0", "--strict", silent=True, success_codes=[0, 1, 2]
+    )
     doc = json.loads(str(out))
     for patch in doc.get("patches", []):
         session.log(f"{patch['status']:<16}{patch['name']}{': ' + patch['reason'] if patch['reason'] else ''}")
     if not doc.get("ok"):
         session.error(f"applying the patch set to {pin} failed: {doc.get('problems') or doc.get('error')}")
+    if doc.get("uncovered"):
+        # --strict: a pin that keeps a known defect is not a protected install, however well the rest applies.
+        session.error(f"{pin} is NOT protected (no variant covers it): {doc['uncovered']}")
     session.run("python", "apply_patches.py", "lock", "verify", "--pin", pin)
     session.run("python", "apply_patches.py", "status")
     names = _pin_patches(pin)
@@ -376,6 +382,43 @@ def lock(session: nox.Session, pin: str) -> None:
     _install_pin(session, pin)
     session.run("python", "apply_patches.py", "--max-fuzz", "0")
     session.run("python", "apply_patches.py", "lock", "update", "--pin", pin)
+
+
+@nox.session(default=False)
+def sweep(session: nox.Session) -> None:
+    """Plan the patch set against every LiteLLM release on the index (no install): writes reports/sweep.json.
+
+    Default range: the lowest pin to the newest release. Pass options after ``--``, e.g.
+    ``nox -s sweep -- --from 1.83.0 --record coverage.json``. Files are fetched with HTTP range requests and
+    cached in ``$SITEPATCH_CACHE_DIR`` (default ``~/.cache/sitepatch``); a warm run takes seconds.
+    """
+    session.install(*RUNTIME)
+    REPORTS.mkdir(exist_ok=True)
+    session.run("python", "apply_patches.py", "sweep", "-q", "--output", str(REPORTS / "sweep.json"), *session.posargs)
+
+
+@nox.session(default=False)
+def evidence(session: nox.Session) -> None:
+    """Install group representatives and range ends, run their regression tests unpatched and patched.
+
+    Reads reports/sweep.json (``nox -s sweep``); uv makes one venv per release. Spread it over CI jobs with
+    ``nox -s evidence -- --shard 2/4``; merge into the coverage record with ``-- --record coverage.json``.
+    """
+    session.install(*RUNTIME, "uv")
+    args = " ".join(session.posargs).replace("--shard ", "--shard=").split()
+    shard = next((a.split("=", 1)[1] for a in args if a.startswith("--shard=")), "1-1").replace("/", "-")
+    out = session.run(
+        *("python", "apply_patches.py", "evidence", "--json", "--sweep", str(REPORTS / "sweep.json")),
+        *("--work-dir", str(ROOT / ".nox" / "_evidence"), *session.posargs),
+        silent=True,
+        success_codes=[0, 1],
+    )
+    (REPORTS / f"evidence-{shard}.json").write_text(str(out), encoding="utf-8")
+    doc = json.loads(str(out))
+    for entry in doc.get("evidence", []):
+        session.log(f"{entry['release']} {entry['patch']}: unpatched {entry['unpatched']}, patched {entry['patched']}")
+    if not doc.get("ok"):
+        session.error("some patched runs failed or some tests could not run; see the log above")
 
 
 @nox.session(python="3.11", default=False)
