@@ -324,11 +324,19 @@ class StateDir:
         """Hold the target's lock; wait up to ``timeout`` seconds for another run to finish.
 
         :raises LockBusyError: when the lock is still held after ``timeout``.
-        :raises TargetError: when the state directory cannot be created (read-only target).
+        :raises TargetError: when the state directory cannot be created (read-only target), or is not a real
+            directory (a symbolic link would send every write of sitepatch's own files elsewhere).
         """
+        with contextlib.suppress(FileNotFoundError):
+            if not stat.S_ISDIR(self.path.lstat().st_mode):
+                msg = (
+                    f"{self.path}: not a directory (a symbolic link or a file); sitepatch keeps its state only in a "
+                    f"real directory: remove it, reinstall the patched distributions, and apply again"
+                )
+                raise TargetError(msg)
         try:
             self.path.mkdir(exist_ok=True)
-            fd = os.open(self.path / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.path / "lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
         except OSError as err:
             msg = f"{self.path}: cannot create sitepatch's state directory ({err.strerror}); is the target writable?"
             raise TargetError(msg) from err

@@ -201,6 +201,19 @@ def test_an_unreadable_manifest_is_exit_2_naming_file_and_field(
     assert snapshot(applied) == before
 
 
+def test_a_state_directory_that_is_a_symlink_is_refused(run: Run, site: Path, patches: Path, tmp_path: Path) -> None:
+    write_patch(patches, "0001-twenty.diff", make_diff(SOURCE, PATCHED, "demo/mod.py"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (site / ".sitepatch").symlink_to(elsewhere, target_is_directory=True)
+    for command in ("apply", "revert"):
+        code, _, err = run(command)
+        assert code == 2
+        assert ".sitepatch: not a directory (a symbolic link or a file)" in err
+    assert list(elsewhere.iterdir()) == []
+    assert (site / "demo/mod.py").read_bytes() == SOURCE
+
+
 def interrupted(run: Run, site: Path) -> dict[str, object]:
     """Leave the journal of a run killed midway through writing ``demo/mod.py``."""
 
