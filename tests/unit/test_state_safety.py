@@ -416,6 +416,48 @@ def test_a_signal_while_writing_rolls_back_before_exit(
     assert not list((site / ".sitepatch").glob("pristine/**/*.py"))
 
 
+@pytest.mark.parametrize(
+    ("step", "outcome", "message"),
+    [
+        pytest.param("journal", SOURCE, "nothing in the target had been changed", id="before writing"),
+        pytest.param("write demo/mod.py", SOURCE, "every file was restored", id="while writing"),
+        pytest.param("finish", PATCHED, "passed its commit point, so it finished first", id="after the commit"),
+    ],
+)
+def test_a_sigterm_in_process_is_deferred_to_a_clean_stop(
+    run: Run, site: Path, patches: Path, step: str, outcome: bytes, message: str
+) -> None:
+    write_patch(patches, "0001-twenty.diff", make_diff(SOURCE, PATCHED, "demo/mod.py"))
+
+    def signal_at(name: str) -> None:
+        if name == step:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    code, out, _ = run("--json", hook=signal_at)
+    assert code == 143
+    assert message in json.loads(out)["error"]
+    assert (site / "demo/mod.py").read_bytes() == outcome
+    assert not (site / ".sitepatch/journal.json").exists()
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    kept = list((site / ".sitepatch").glob("pristine/**/*.py"))
+    assert bool(kept) == (outcome == PATCHED)
+
+
+def test_a_run_in_another_thread_writes_without_deferring_signals(site: Path, patches: Path) -> None:
+    import threading
+
+    from sitepatch.cli import main
+
+    write_patch(patches, "0001-twenty.diff", make_diff(SOURCE, PATCHED, "demo/mod.py"))
+    codes: list[int] = []
+    args = ["--site-packages", str(site), "--patches", str(patches)]
+    worker = threading.Thread(target=lambda: codes.append(main(args)))
+    worker.start()
+    worker.join()
+    assert codes == [0]
+    assert (site / "demo/mod.py").read_bytes() == PATCHED
+
+
 # -- 12. the output contract -----------------------------------------------------------------------------
 
 
@@ -540,6 +582,16 @@ def test_a_patch_whose_dependency_is_not_selected_is_refused_before_any_write(
     assert "is not selected" in out + err
     assert (site / "demo/mod.py").read_bytes() == SOURCE
     assert not (site / ".sitepatch").exists()
+
+
+def test_a_dependency_on_a_patch_that_does_not_exist_is_refused(run: Run, site: Path, patches: Path) -> None:
+    later = make_diff(SOURCE, PATCHED, "demo/mod.py")
+    write_patch(patches, "0005-on-top.diff", later, extra={"Depends": "0004"})
+    code, out, err = run()
+    assert code == 1
+    assert "0005-on-top.diff:4: Depends: 0004, but patch 0004 is not selected" in out + err
+    assert "there is no patch 0004" in out + err
+    assert (site / "demo/mod.py").read_bytes() == SOURCE
 
 
 def test_a_dependency_that_is_selected_is_fine_and_a_bad_depends_value_is_refused(
