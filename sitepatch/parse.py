@@ -51,6 +51,7 @@ KNOWN_KEYS = (
     "Bug",
     "Forwarded",
     "Applied-Upstream",
+    "Affects",
     "Test",
     "Last-Update",
     "Author",
