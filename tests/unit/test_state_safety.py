@@ -606,3 +606,42 @@ def test_a_dependency_that_is_selected_is_fine_and_a_bad_depends_value_is_refuse
     code, out, err = run()
     assert code == 1
     assert "0005-on-top.diff:4: Depends: '4' is not a patch id" in out + err
+
+
+# -- B. durability without os.sync() ---------------------------------------------------------------------------
+
+
+def test_a_run_fsyncs_its_files_and_directories_and_never_calls_sync(
+    run: Run, tmp_path: Path, patches: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {f"demo/sub{i % 2}/m{i}.py": f"m{i} 1\nm{i} 2\nm{i} 3\n".encode() for i in range(8)}
+    site = make_site(tmp_path / "durable", {"demo/__init__.py": b"", **files})
+    for i, (path, data) in enumerate(files.items()):
+        write_patch(patches, f"{i + 1:04d}-m{i}.diff", make_diff(data, data.replace(b" 2\n", b" two\n"), path))
+
+    def no_sync() -> None:
+        raise AssertionError("os.sync() flushes the whole machine")
+
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "sync", no_sync)
+    monkeypatch.setattr(os, "fsync", fsync)
+    code, out, _ = run("--site-packages", str(site))
+    assert code == 0, out
+    root = str(site.resolve())
+    for path in files:
+        assert f"{root}/{path}" in synced  # the patched file
+        assert f"{root}/.sitepatch/txn/{path}" in synced  # its copy, before the journal names it
+        assert f"{root}/.sitepatch/pristine/{path}" in synced
+    for directory in ("demo/sub0", "demo/sub1", "demo", ".sitepatch", ".sitepatch/txn/demo/sub0"):
+        assert synced.count(f"{root}/{directory}") >= 1, directory
+    # Once per directory per step: the two directories of the patched files, once each.
+    assert synced.count(f"{root}/demo/sub0") == 1
+    # The journal and the manifest are synced as their temporary files, before they replace the old ones.
+    assert f"{root}/.sitepatch/.journal.json.sitepatch-tmp" in synced
+    assert f"{root}/.sitepatch/.manifest.json.sitepatch-tmp" in synced
