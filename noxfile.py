@@ -3,8 +3,8 @@
 Engine: ``tests`` (unit and property tests) and ``lint``. Patch set, for every pin in ``versions.lock``:
 ``patched`` (install the pin, apply the set, verify against the lock, run the regression tests: all pass),
 ``unpatched`` (the same install without patches: every test of every selected patch shows its defect, every
-test of a patch fixed upstream passes) and ``isolation`` (each selected patch left out in turn: its tests show
-its defect, every other patch's tests pass). Verdicts come from ``tests/regression/conftest.py`` and are
+test of a patch fixed upstream passes) and ``isolation`` (not default: each selected patch left out in turn:
+its tests show its defect, every other patch's tests pass). Verdicts come from ``tests/regression/conftest.py`` and are
 judged by ``tools/verdicts.py``: a harness error never counts as a defect. ``matrix`` prints the pins x
 patches result. ``latest`` tries the newest LiteLLM on the index (not pinned, not default).
 
@@ -27,7 +27,16 @@ import verdicts  # tools/ is on the path from the line above
 nox.needs_version = ">=2024.4.15"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = False
-nox.options.sessions = ["tests", "lint", "patched", "unpatched", "isolation", "export_upstream", "matrix", "report"]
+nox.options.sessions = [
+    "tests",
+    "lint",
+    "patched",
+    "unpatched",
+    "e2e",
+    "export_upstream",
+    "matrix",
+    "report",
+]
 
 ROOT = Path(__file__).resolve().parent
 REPORTS = ROOT / "reports"
@@ -261,7 +270,8 @@ def unpatched(session: nox.Session, pin: str) -> None:
     )
 
 
-@nox.session(python="3.11")
+# Not default: one pytest run per selected patch and pin (59 runs for nine pins, about an hour here).
+@nox.session(python="3.11", default=False)
 @nox.parametrize("pin", [nox.param(p, id=p) for p in PINS])
 def isolation(session: nox.Session, pin: str) -> None:
     """Leave each selected patch out in turn (with the patches that depend on it) and run every test.
@@ -321,6 +331,34 @@ def isolation(session: nox.Session, pin: str) -> None:
     _write_report(f"{pin}-isolation.json", {"pin": pin, "patches": names, "rounds": rounds, "problems": problems})
     _fail(session, problems)
     session.log(f"each of {len(rounds)} patch(es) fails alone for its own defect; the others' tests pass")
+
+
+@nox.session(python="3.11")
+@nox.parametrize("pin", [nox.param(p, id=p) for p in PINS])
+def e2e(session: nox.Session, pin: str) -> None:
+    """Start the patched pin's real proxy (`litellm --config`) on loopback and test 0010 over HTTP.
+
+    Config parsing, route registration and routing are only visible through the real server
+    (tests/e2e: a small upstream on 127.0.0.1, no database, a master key; no network beyond loopback).
+    """
+    if not any(name.startswith("0010") for name in _pin_patches(pin)):
+        session.skip(f"patch 0010 is not selected for {pin}")
+    _install_pin(session, pin)
+    session.run("python", "apply_patches.py", "--max-fuzz", "0")
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "tests/e2e",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "filterwarnings=default",
+        "-o",
+        "testpaths=tests/e2e",
+        "-ra",
+        *session.posargs,
+    )
 
 
 @nox.session(python="3.11")
