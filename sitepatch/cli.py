@@ -1,34 +1,32 @@
-"""The command line: parse arguments, call the library, render the result, map errors to exit codes.
+"""The command line: parse arguments, dispatch to the command's module, render the result, map errors to exit codes.
 
 Exit codes: 0 every selected patch applied or already applied (``status``: everything in place); 1 a patch
-failed or a file was refused, and nothing was written; 2 a usage or environment error; 130 interrupted.
-``--json`` prints one JSON object built from the same result objects as the human output.
+failed or a file was refused, and nothing was written; 2 a usage or environment error (a bad argument, a
+missing directory, a damaged manifest or journal); 130 interrupted by SIGINT, 143 by SIGTERM (a run that was
+writing rolls back first). ``--json`` prints one JSON object built from the same result objects as the human
+output, errors included.
+
+Each command lives in its own module under :mod:`sitepatch.commands`, imported only when that command runs:
+``status`` runs at every container start, and what it does not import it does not pay for.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from sitepatch import __version__
-from sitepatch.apply import DiskReader, StateDir, apply_plan, write_file
-from sitepatch.dist import Target, site_packages_of
-from sitepatch.errors import ManifestError, SitepatchError, TargetError, WriteError
-from sitepatch.lockfile import Lock, check_lock, updated_pin, verify_manifest
-from sitepatch.manifest import Manifest
-from sitepatch.model import Patch
-from sitepatch.parse import load_patches
-from sitepatch.plan import ALREADY, APPLIED, FAILED, SKIPPED, FileState, HunkResult, PatchResult, plan_run
-from sitepatch.record import manifest_for
-from sitepatch.selection import Decision, select_patches
-from sitepatch.status import StatusReport, plan_revert, status_of
+from sitepatch.commands import EXIT_ENVIRONMENT, EXIT_FAILED, EXIT_INTERRUPTED
+from sitepatch.errors import InterruptedRunError, ManifestError, SitepatchError, TargetError, WriteError
+
+if TYPE_CHECKING:
+    from sitepatch.commands._outcome import Outcome
 
 __all__ = ["main"]
 
@@ -49,25 +47,68 @@ COMMANDS = (
     "import",
     "export",
     "upstream-status",
+    "sweep",
+    "evidence",
+    "constraints",
 )
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_ENVIRONMENT = 2
-EXIT_INTERRUPTED = 130
+MODULES = {
+    "apply": "apply",
+    "check": "apply",
+    "status": "status",
+    "revert": "revert",
+    "list": "listing",
+    "lock": "lock",
+    "new": "new",
+    "refresh": "refresh",
+    "import": "importing",
+    "export": "export",
+    "upstream-status": "upstream",
+    "sweep": "sweep",
+    "evidence": "evidence",
+    "constraints": "constraints",
+}
+"""The module of :mod:`sitepatch.commands` that runs each command; each has ``run(args, *, hook) -> Outcome``."""
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a command did: a JSON-ready document, the human lines, and the exit code."""
+class UsageError(Exception):
+    """A bad command line; ``main`` reports it (as JSON too, with ``--json``) and exits 2."""
 
-    document: dict[str, Any]
-    lines: tuple[str, ...]
-    code: int
-    errors: tuple[str, ...] = field(default=())
+    def __init__(self, message: str, usage: str) -> None:
+        self.message = message
+        self.usage = usage
+        super().__init__(message)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is raised instead of printed, so that ``--json`` can report it too."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, self.format_usage())
+
+
+def _fuzz(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        msg = f"{value} is negative; give 0 (exact context, the default) or more"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number of seconds, 0 or more")
+    return value
 
 
 def _build_parser(default_patches: Path) -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     where = common.add_mutually_exclusive_group()
     where.add_argument("--site-packages", type=Path, metavar="DIR", help="the site-packages directory to patch")
     where.add_argument("--python", metavar="PATH", help="patch the site-packages of this interpreter")
@@ -80,10 +121,10 @@ def _build_parser(default_patches: Path) -> argparse.ArgumentParser:
     )
     common.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     common.add_argument(
-        "--lock-timeout", type=float, default=300.0, metavar="SECONDS", help="wait this long for another run"
+        "--lock-timeout", type=_seconds, default=300.0, metavar="SECONDS", help="wait this long for another run"
     )
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sitepatch",
         description="Apply a version-matched, context-checked set of unified diffs to site-packages, all or nothing.",
     )
@@ -95,11 +136,14 @@ def _build_parser(default_patches: Path) -> argparse.ArgumentParser:
     ):
         sub = commands.add_parser(name, parents=[common], help=text, description=text)
         sub.add_argument(
-            "--max-fuzz", type=int, default=0, metavar="N", help="ignore up to N outer context lines (default 0)"
+            "--max-fuzz", type=_fuzz, default=0, metavar="N", help="ignore up to N outer context lines (default 0)"
         )
         sub.add_argument("--force", action="store_true", help="patch files that are not pristine as they are (loudly)")
         if name == "apply":
             sub.add_argument("--dry-run", action="store_true", help="plan and report every verdict; write nothing")
+        sub.add_argument(
+            "--strict", action="store_true", help="exit 1 when a patch leaves this install unprotected (uncovered)"
+        )
     commands.add_parser("status", parents=[common], help="compare the target with the manifest")
     revert = commands.add_parser("revert", parents=[common], help="restore the pristine files of everything applied")
     revert.add_argument("--force", action="store_true", help="also overwrite files changed since they were patched")
@@ -136,7 +180,7 @@ def _build_parser(default_patches: Path) -> argparse.ArgumentParser:
         "--widen", action="store_true", help="rewrite in place and widen Versions (default: new variant)"
     )
     refresh.add_argument(
-        "--max-fuzz", type=int, default=2, metavar="N", help="fuzz allowed while refreshing (default 2)"
+        "--max-fuzz", type=_fuzz, default=2, metavar="N", help="fuzz allowed while refreshing (default 2)"
     )
     refresh.add_argument("--dry-run", action="store_true", help="report; write nothing")
     imp = commands.add_parser(
@@ -161,633 +205,93 @@ def _build_parser(default_patches: Path) -> argparse.ArgumentParser:
     upstream = commands.add_parser(
         "upstream-status", parents=[common], help="classify every patch against the installed (newer) release"
     )
-    upstream.add_argument("--max-fuzz", type=int, default=0, metavar="N")
+    upstream.add_argument("--max-fuzz", type=_fuzz, default=0, metavar="N")
+    _add_sweep_parsers(commands, common)
     lock.add_argument("action", choices=("check", "verify", "update"))
     lock.add_argument("--pin", metavar="ID", help="the pin (verify, update)")
     lock.add_argument("--lockfile", type=Path, metavar="FILE", help="default: versions.lock beside the patch directory")
     return parser
 
 
-def _target_root(args: argparse.Namespace) -> Path:
-    if args.site_packages is not None:
-        return Path(args.site_packages)
-    return site_packages_of(args.python or sys.executable)
+DEFAULT_INDEX = "https://pypi.org/pypi"
+"""The JSON API root ``sweep`` reads (kept here, not imported: the parser must stay cheap to build)."""
 
 
-def _distributions(target: Target) -> dict[str, str]:
-    return {str(name): str(dist.version) for name, dist in sorted(target.distributions.items())}
-
-
-def _hunk_doc(h: HunkResult) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "index": h.index,
-        "status": h.status,
-        "line": h.line,
-        "offset": h.offset,
-        "fuzz": h.fuzz,
-        "expected_line": h.expected_line,
-        "patch_line": h.diff_line_no,
-    }
-    if h.candidates:
-        doc["candidates"] = list(h.candidates)
-    if h.expected:
-        doc["expected"] = list(h.expected)
-        doc["actual"] = list(h.actual)
-        doc["nearest_line"] = h.nearest_line
-    return doc
-
-
-def _patch_doc(result: PatchResult) -> dict[str, Any]:
-    patch = result.patch
-    return {
-        "name": patch.name,
-        "number": patch.number,
-        "package": patch.package,
-        "subject": patch.subject,
-        "status": result.status,
-        "reason": result.reason,
-        "files": [
-            {
-                "path": f.path,
-                "kind": f.kind,
-                "status": f.status,
-                "reason": f.reason,
-                "hunks": [_hunk_doc(h) for h in f.hunks],
-            }
-            for f in result.files
-        ],
-    }
-
-
-def _hunk_lines(result: PatchResult) -> list[str]:
-    lines: list[str] = []
-    for f in result.files:
-        for h in f.hunks:
-            where = f"{result.patch.display}:{h.diff_line_no}"
-            if h.status in (APPLIED, ALREADY) and (h.offset or h.fuzz):
-                sign = "+" if h.offset > 0 else ""
-                at = f"at line {h.line} (offset {sign}{h.offset}, fuzz {h.fuzz})"
-                lines.append(f"    {f.path}: hunk #{h.index} {h.status} {at}")
-            elif h.status == "ambiguous":
-                cands = ", ".join(str(c) for c in h.candidates)
-                lines.append(
-                    f"    {f.path}: hunk #{h.index} ({where}) is AMBIGUOUS at fuzz {h.fuzz}: matches at lines {cands}"
-                )
-                lines.append(
-                    f"      none is its expected line {h.expected_line}; add context to the hunk so it matches once"
-                )
-            elif h.status == FAILED:
-                agree = sum(1 for e, a in zip(h.expected, h.actual, strict=False) if e == a)
-                lines.append(
-                    f"    {f.path}: hunk #{h.index} ({where}) FAILED: expected at line {h.expected_line}, "
-                    f"nearest match at line {h.nearest_line} ({agree} of {len(h.expected)} lines agree)"
-                )
-                for i, expected in enumerate(h.expected):
-                    actual = h.actual[i] if i < len(h.actual) else "<end of file>"
-                    mark = " " if expected == actual else "!"
-                    lines.append(f"      {mark} patch: {expected!r}")
-                    if expected != actual:
-                        lines.append(f"      {mark} file:  {actual!r}")
-    return lines
-
-
-def _summary(results: Sequence[PatchResult]) -> dict[str, int]:
-    counts = {APPLIED: 0, ALREADY: 0, SKIPPED: 0, FAILED: 0}
-    for r in results:
-        counts[r.status] = counts.get(r.status, 0) + 1
-    return counts
-
-
-def _run_apply(args: argparse.Namespace, *, dry_run: bool, hook: Callable[[str], None] | None) -> Outcome:
-    root = _target_root(args)
-    target = Target.open(root)
-    patches = load_patches(args.patches)
-    decisions = select_patches(patches, target.versions)
-    state = StateDir(target.root)
-    reader = DiskReader(target.root)
-    editable = [
-        d.patch.package for d in decisions if d.selected and (dist := target.get(d.patch.package)) and dist.editable
-    ]
-    if dry_run or editable:
-        # An editable install is refused before anything is created in the target, the lock included.
-        return _render_apply(args, target, decisions, state, reader, dry_run=dry_run, hook=None, recovered="")
-    with state.lock(timeout=args.lock_timeout):
-        recovered = state.recover()
-        return _render_apply(args, target, decisions, state, reader, dry_run=False, hook=hook, recovered=recovered)
-
-
-def _render_apply(  # noqa: PLR0913 - one call site, all inputs of the rendering
-    args: argparse.Namespace,
-    target: Target,
-    decisions: Sequence[Decision],
-    state: StateDir,
-    reader: DiskReader,
-    *,
-    dry_run: bool,
-    hook: Callable[[str], None] | None,
-    recovered: str,
-) -> Outcome:
-    previous = state.read_manifest()
-    problems = list(target.problems) if any(d.selected for d in decisions) else []
-    if dry_run and state.pending_journal():
-        problems.append(
-            f"{state.journal_path}: an interrupted run left a journal; the next apply or revert rolls it back"
-        )
-    plan = plan_run(decisions, target, reader, previous, max_fuzz=args.max_fuzz, force=args.force)
-    problems.extend(plan.problems)
-    ok = plan.ok and not problems
-    manifest = manifest_for(plan, previous) if ok else None
-    written = False
-    if ok and not dry_run and (plan.changes or (manifest is not None and manifest is not previous)):
-        apply_plan(plan, state, manifest or previous or _empty_manifest(target), hook=hook)
-        written = True
-    summary = _summary(plan.patches)
-    doc: dict[str, Any] = {
-        "command": "apply",
-        "ok": ok,
-        "dry_run": dry_run,
-        "target": str(target.root),
-        "distributions": _distributions(target),
-        "recovered": recovered,
-        "problems": problems,
-        "warnings": list(plan.warnings),
-        "patches": [_patch_doc(r) for r in plan.patches],
-        "changes": [{"path": c.path, "action": _action(c.before, c.after)} for c in plan.changes] if ok else [],
-        "dropped": list(plan.dropped),
-        "written": written,
-        "manifest": str(state.manifest_path),
-        "summary": summary,
-    }
-    shown = ", ".join(f"{k} {v}" for k, v in _distributions(target).items() if _relevant(k, decisions))
-    lines = [f"target: {target.root} ({shown})"]
-    if recovered:
-        lines.append(f"recovered: {recovered}")
-    width = max((len(r.status) for r in plan.patches), default=7) + 2
-    for r in plan.patches:
-        reason = f": {r.reason}" if r.reason and r.status != APPLIED else ""
-        lines.append(f"{r.status:<{width}}{r.name}{reason}")
-        lines.extend(_hunk_lines(r))
-    lines.extend(f"undone: {name} (no longer selected)" for name in plan.dropped)
-    lines.extend(f"warning: {w}" for w in plan.warnings)
-    tail = "dry run: nothing written" if dry_run else ("written" if written else "nothing to write")
-    if not ok:
-        tail = "nothing written"
-    lines.append(
-        f"summary: {summary[APPLIED]} applied, {summary[ALREADY]} already applied, {summary[SKIPPED]} skipped, "
-        f"{summary[FAILED]} failed; {len(plan.changes) if ok else 0} file(s) changed; {tail}"
+def _add_sweep_parsers(commands: Any, common: argparse.ArgumentParser) -> None:  # noqa: ANN401 - argparse's type
+    sweep = commands.add_parser(
+        "sweep",
+        parents=[common],
+        help="plan every patch against every release on the index (no install)",
+        description=(
+            "For each release of PACKAGE on the index (default: from the lowest pin in versions.lock to the "
+            "newest; final releases only), read RECORD, METADATA and the files the patches touch with HTTP "
+            "range requests (cached), pair it with the litellm-enterprise its [proxy] extra pins, and plan "
+            "every variant in memory. Exit 1 when a selected variant conflicts."
+        ),
     )
-    return Outcome(doc, tuple(lines), EXIT_OK if ok else EXIT_FAILED, tuple(problems))
-
-
-def _relevant(name: str, decisions: Sequence[Decision]) -> bool:
-    return any(d.patch.package == name for d in decisions)
-
-
-def _action(before: object, after: object) -> str:
-    if before is None:
-        return "create"
-    if after is None:
-        return "delete"
-    return "modify"
-
-
-def _empty_manifest(target: Target) -> Manifest:  # pragma: no cover - only reached with nothing recorded
-    return Manifest(__version__, str(target.root), "", (), (), ())
-
-
-def _status_doc(report: StatusReport) -> dict[str, Any]:
-    return {
-        "command": "status",
-        "ok": report.ok,
-        "target": str(report.target.root),
-        "distributions": _distributions(report.target),
-        "problems": list(report.problems),
-        "patches": [
-            {
-                "name": p.name,
-                "status": p.status,
-                "reason": p.reason,
-                "files": [{"path": f.path, "status": f.status} for f in p.files],
-            }
-            for p in report.patches
-        ],
-        "files": [{"path": f.path, "status": f.status, "distribution": f.distribution} for f in report.files],
-    }
-
-
-def _run_status(args: argparse.Namespace) -> Outcome:
-    target = Target.open(_target_root(args))
-    state = StateDir(target.root)
-    manifest = state.read_manifest()
-    report = status_of(manifest, target, DiskReader(target.root))
-    if state.pending_journal():
-        report = StatusReport(
-            report.target,
-            report.has_manifest,
-            report.patches,
-            report.files,
-            (
-                *report.problems,
-                f"{state.journal_path}: an interrupted run left a journal; run apply or revert to roll it back",
-            ),
-        )
-    lines = [f"target: {target.root}"]
-    width = max((len(p.status) for p in report.patches), default=7) + 2
-    lines.extend(f"{p.status:<{width}}{p.name}{': ' + p.reason if p.reason else ''}" for p in report.patches)
-    lines.extend(f"problem: {p}" for p in report.problems)
-    in_place = sum(1 for p in report.patches if p.status in ("applied", "already-applied"))
-    verdict = "everything recorded is in place" if report.ok else "NOT everything recorded is in place"
-    lines.append(f"summary: {in_place} of {len(report.patches)} patch(es) in place; {verdict}")
-    return Outcome(_status_doc(report), tuple(lines), EXIT_OK if report.ok else EXIT_FAILED)
-
-
-def _run_revert(args: argparse.Namespace, hook: Callable[[str], None] | None) -> Outcome:
-    target = Target.open(_target_root(args))
-    state = StateDir(target.root)
-    reader = DiskReader(target.root)
-
-    def run(recovered: str) -> Outcome:
-        manifest = state.read_manifest()
-        if manifest is None:
-            doc = {
-                "command": "revert",
-                "ok": True,
-                "dry_run": args.dry_run,
-                "target": str(target.root),
-                "restored": [],
-                "problems": [],
-            }
-            return Outcome(doc, (f"target: {target.root}", "nothing to revert: no sitepatch manifest here"), EXIT_OK)
-        plan = plan_revert(manifest, reader, force=args.force)
-        ok = not plan.problems
-        if ok and not args.dry_run:
-            state.commit(
-                [(p, before, after, None) for p, before, after in plan.changes], None, operation="revert", hook=hook
-            )
-        doc = {
-            "command": "revert",
-            "ok": ok,
-            "dry_run": args.dry_run,
-            "target": str(target.root),
-            "recovered": recovered,
-            "restored": [p for p, _, _ in plan.changes] if ok else [],
-            "unchanged": list(plan.unchanged),
-            "problems": list(plan.problems),
-            "warnings": list(plan.warnings),
-            "patches": [p.name for p in manifest.patches],
-        }
-        lines = [f"target: {target.root}"]
-        if recovered:
-            lines.append(f"recovered: {recovered}")
-        lines.extend(
-            f"{'would restore' if args.dry_run else 'restored'}  {p}" for p, _, _ in (plan.changes if ok else ())
-        )
-        lines.extend(f"pristine   {p}" for p in plan.unchanged)
-        lines.extend(f"warning: {w}" for w in plan.warnings)
-        if ok:
-            lines.append(f"summary: {len(plan.changes)} file(s) restored, {len(manifest.patches)} patch(es) reverted")
-        else:
-            lines.append("summary: refused; nothing written")
-        return Outcome(doc, tuple(lines), EXIT_OK if ok else EXIT_FAILED, plan.problems)
-
-    if args.dry_run:
-        return run("")
-    with state.lock(timeout=args.lock_timeout):
-        return run(state.recover())
-
-
-def _run_list(args: argparse.Namespace) -> Outcome:
-    target = Target.open(_target_root(args))
-    patches = load_patches(args.patches)
-    decisions = select_patches(patches, target.versions)
-    doc = {
-        "command": "list",
-        "ok": True,
-        "target": str(target.root),
-        "distributions": _distributions(target),
-        "patches": [
-            {
-                "name": d.patch.name,
-                "number": d.patch.number,
-                "package": d.patch.package,
-                "versions": str(d.patch.versions),
-                "subject": d.patch.subject,
-                "selected": d.selected,
-                "reason": d.reason,
-            }
-            for d in decisions
-        ],
-    }
-    lines = [f"target: {target.root}"]
-    lines.extend(
-        f"{'selected' if d.selected else 'skipped':<10}{d.patch.name}  [{d.patch.package} {d.patch.versions}]"
-        + (f": {d.reason}" if d.reason else "")
-        for d in decisions
+    sweep.add_argument("--index", default=DEFAULT_INDEX, metavar="URL", help=f"JSON API root (default {DEFAULT_INDEX})")
+    sweep.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="release cache (default: $SITEPATCH_CACHE_DIR, else ~/.cache/sitepatch)",
     )
-    lines.append(f"summary: {sum(d.selected for d in decisions)} of {len(decisions)} patch(es) selected")
-    return Outcome(doc, tuple(lines), EXIT_OK)
-
-
-def _run_lock(args: argparse.Namespace) -> Outcome:
-    path = args.lockfile or args.patches.resolve().parent / "versions.lock"
-    try:
-        lock = Lock.from_json(path.read_text(encoding="utf-8"), where=str(path))
-    except FileNotFoundError as err:
-        raise TargetError(f"{path}: no lock file; pass --lockfile FILE") from err
-    doc: dict[str, Any] = {"command": f"lock {args.action}", "lockfile": str(path), "pin": args.pin}
-    if args.action == "check":
-        problems = check_lock(lock, load_patches(args.patches))
-        lines = [f"lockfile: {path}", *(f"pin {p.id}: {len(p.patches)} patch(es)" for p in lock.pins)]
-    else:
-        if not args.pin:
-            raise TargetError(f"lock {args.action} needs --pin ID (pins: {', '.join(p.id for p in lock.pins)})")
-        pin = lock.pin(args.pin)
-        target = Target.open(_target_root(args))
-        manifest = StateDir(target.root).read_manifest()
-        if args.action == "verify":
-            problems = verify_manifest(pin, manifest)
-            lines = [f"lockfile: {path}", f"pin {pin.id}: target {target.root}"]
-        else:
-            new = updated_pin(pin, manifest)
-            write_file(path, lock.with_pin(new).to_json().encode("utf-8"), 0o644)
-            problems = []
-            recorded = f"recorded {len(new.patches)} patch(es), {len(new.files)} file(s)"
-            lines = [f"lockfile: {path}", f"pin {pin.id}: {recorded}"]
-    ok = not problems
-    doc.update({"ok": ok, "problems": problems})
-    lines.append("summary: " + ("versions.lock is current" if ok else f"{len(problems)} problem(s); see errors"))
-    return Outcome(doc, tuple(lines), EXIT_OK if ok else EXIT_FAILED, tuple(problems))
-
-
-def _today() -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime())
-
-
-def _find_patch(patches: Sequence[Patch], wanted: str) -> Patch:
-    matches = [p for p in patches if wanted in (p.name, p.number, str(p.path))]
-    if len(matches) != 1:
-        known = ", ".join(p.name for p in patches)
-        what = "matches several patches" if matches else "matches no patch"
-        raise TargetError(f"{wanted!r} {what}; name the file (patches: {known})")
-    return matches[0]
-
-
-def _write_patch_files(directory: Path, writes: Sequence[tuple[str, bytes]]) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, data in writes:
-        write_file(directory / name, data, 0o644)
-
-
-def _hunk_report(results: Sequence[PatchResult]) -> list[str]:
-    lines = []
-    for result in results:
-        lines.append(f"{result.status:<16}{result.name}{': ' + result.reason if result.reason else ''}")
-        lines.extend(_hunk_lines(result))
-    return lines
-
-
-def _run_new(args: argparse.Namespace) -> Outcome:
-    # The lifecycle commands import their modules when used: apply, check and status run at container start.
-    from sitepatch.lifecycle import patch_dir_names  # noqa: PLC0415
-    from sitepatch.wheels import PristineFinder, pip_download  # noqa: PLC0415
-    from sitepatch.workflows import OverlayReader, create_patch  # noqa: PLC0415
-
-    target = Target.open(_target_root(args))
-    patches = load_patches(args.patches) if args.patches.is_dir() else ()
-    dist = target.get(args.package)
-    if dist is None:
-        raise TargetError(f"{args.package} is not installed in {target.root}")
-    state = StateDir(target.root)
-    finder = PristineFinder(
-        dist, kept=DiskReader(target.root).pristine, downloader=None if args.offline else pip_download
+    sweep.add_argument("--offline", action="store_true", help="use only the cache; never ask the index")
+    sweep.add_argument("--package", default="litellm", help="the swept distribution (default litellm)")
+    sweep.add_argument(
+        "--companion",
+        default="litellm-enterprise",
+        help="the distribution each release's [proxy] extra pins (default litellm-enterprise; '' for none)",
     )
-    made = create_patch(
-        target,
-        patches,
-        name=args.name,
-        package=args.package,
-        paths=[_relative(target, p) for p in args.paths],
-        finder=finder,
-        subject=args.subject,
-        description=args.description,
-        today=_today(),
-        existing_names=patch_dir_names(args.patches) if args.patches.is_dir() else [],
+    sweep.add_argument("--from", dest="lower", metavar="VERSION", help="oldest release (default: the lowest pin)")
+    sweep.add_argument("--to", dest="upper", metavar="VERSION", help="newest release (default: the newest)")
+    sweep.add_argument("--releases", default="", metavar="V,V", help="exactly these releases (comma-separated)")
+    sweep.add_argument("--pre", action="store_true", help="also sweep pre- and development releases")
+    sweep.add_argument("--max-fuzz", type=_fuzz, default=0, metavar="N", help="fuzz apply would use (default 0)")
+    sweep.add_argument("--output", type=Path, metavar="FILE", help="also write the JSON document to FILE")
+    sweep.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="update the coverage record FILE (e.g. coverage.json beside the patch directory) with the verdicts",
     )
-    _write_patch_files(args.patches, [(made.name, made.text)])
-    # Record the edited install as this patch set applied, so that status, apply and revert agree with it.
-    new_patches = load_patches(args.patches)
-    decisions = select_patches(new_patches, target.versions)
-    reader = DiskReader(target.root)
-    pristine_plan = plan_run(decisions, target, OverlayReader(reader, made.pristine), None)
-    adopted = False
-    if pristine_plan.ok and all(reader.read(p) == s for p, s in pristine_plan.images):
-        with state.lock(timeout=args.lock_timeout):
-            state.recover()
-            changes = [
-                (
-                    r.path,
-                    reader.read(r.path),
-                    dict(pristine_plan.images)[r.path],
-                    _state_of(made.pristine, reader, r.path),
-                )
-                for r in pristine_plan.records
-            ]
-            manifest = manifest_for(pristine_plan, None)
-            state.commit(changes, manifest, operation="apply")
-            adopted = True
-    doc = {
-        "command": "new",
-        "ok": True,
-        "patch": str(args.patches / made.name),
-        "files": list(made.files),
-        "recorded": adopted,
-    }
-    lines = [f"wrote {args.patches / made.name} ({len(made.files)} file(s): {', '.join(made.files)})"]
-    lines.append(
-        "recorded the install as patched (status: applied)"
-        if adopted
-        else "warning: the install was not recorded; run apply"
+    sweep.add_argument("--lockfile", type=Path, metavar="FILE", help="default: versions.lock beside the patches")
+    sweep.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+
+    evidence = commands.add_parser(
+        "evidence",
+        parents=[common],
+        help="install group representatives and range ends, run the regression tests unpatched and patched",
+        description=(
+            "Maintainers only: needs uv and the index. From a sweep document (sweep --output FILE), install each "
+            "group's first release and each verdict range's ends with uv --exclude-newer <upload date + 1 day>, "
+            "run the patches' regression tests unpatched (must fail in the test body) and patched (must pass), "
+            "and merge the results into the coverage record."
+        ),
     )
-    return Outcome(doc, tuple(lines), EXIT_OK)
+    evidence.add_argument("--sweep", type=Path, required=True, metavar="FILE", help="the sweep document")
+    evidence.add_argument("--record", type=Path, metavar="FILE", help="coverage record to merge into (coverage.json)")
+    evidence.add_argument("--work-dir", type=Path, metavar="DIR", help="venvs, junit files and the result cache")
+    evidence.add_argument("--jobs", type=int, default=1, metavar="N", help="releases tested at once (default 1)")
+    evidence.add_argument("--shard", default="1/1", metavar="I/N", help="run only the I-th of N shards (default 1/1)")
+    evidence.add_argument("--releases", default="", metavar="V,V", help="only these releases")
+    evidence.add_argument("--patch-ids", default="", metavar="ID,ID", help="only these patch ids")
+    evidence.add_argument("--python-version", default="3.11", metavar="X.Y", help="the venvs' Python (default 3.11)")
+    evidence.add_argument("--dry-run", action="store_true", help="list the releases and patch ids; install nothing")
 
-
-def _state_of(pristine: dict[str, bytes], reader: DiskReader, path: str) -> FileState | None:
-    if path not in pristine:
-        return None
-    current = reader.read(path)
-    return FileState(pristine[path], current.mode if current is not None else 0o644)
-
-
-def _relative(target: Target, path: str) -> str:
-    candidate = Path(path)
-    if candidate.is_absolute():
-        try:
-            return candidate.resolve().relative_to(target.root).as_posix()
-        except ValueError as err:
-            raise TargetError(f"{path} is not inside {target.root}") from err
-    return candidate.as_posix()
-
-
-def _run_refresh(args: argparse.Namespace) -> Outcome:
-    from sitepatch.workflows import refresh_patches  # noqa: PLC0415
-
-    if not args.patch and not args.all:
-        raise TargetError("name the patches to refresh, or pass --all")
-    target = Target.open(_target_root(args))
-    patches = load_patches(args.patches)
-    names = [] if args.all else [_find_patch(patches, p).name for p in args.patch]
-    results = refresh_patches(target, patches, names=names, widen=args.widen, max_fuzz=args.max_fuzz, today=_today())
-    if not args.dry_run:
-        for result in results:
-            _write_patch_files(args.patches, result.writes)
-    ok = all(r.action != FAILED for r in results)
-    doc = {
-        "command": "refresh",
-        "ok": ok,
-        "dry_run": args.dry_run,
-        "patches": [
-            {"name": r.patch, "action": r.action, "detail": r.detail, "written": [n for n, _ in r.writes]}
-            for r in results
-        ],
-    }
-    lines = []
-    for r in results:
-        lines.append(f"{r.action:<11}{r.patch}: {r.detail}")
-        if r.result is not None and r.action == FAILED:
-            lines.extend(_hunk_lines(r.result))
-    lines.append(
-        f"summary: {sum(1 for r in results if r.writes)} patch(es) rewritten"
-        + ("; dry run: nothing written" if args.dry_run else "")
+    constraints = commands.add_parser(
+        "constraints",
+        parents=[common],
+        help="print a pip/uv constraints file admitting only releases every patch covers",
+        description=(
+            "Read the coverage record (default: coverage.json beside the patch directory) and print a "
+            "constraints file that admits only the swept releases on which every patch is covered, so that "
+            "`uv pip install -c covered.txt 'litellm[proxy]'` picks the newest protected release."
+        ),
     )
-    return Outcome(doc, tuple(lines), EXIT_OK if ok else EXIT_FAILED)
-
-
-def _read_source(source: str) -> bytes:
-    if source.startswith(("http://", "https://")):
-        import urllib.request  # noqa: PLC0415 - only for this command
-
-        with urllib.request.urlopen(source, timeout=60) as response:  # noqa: S310 - the user names the URL
-            data: bytes = response.read()
-            return data
-    try:
-        return Path(source).read_bytes()
-    except OSError as err:
-        raise TargetError(f"{source}: cannot read ({err.strerror or err})") from err
-
-
-def _run_import(args: argparse.Namespace) -> Outcome:
-    from sitepatch.lifecycle import patch_dir_names  # noqa: PLC0415
-    from sitepatch.workflows import import_change  # noqa: PLC0415
-
-    target = Target.open(_target_root(args))
-    patches = load_patches(args.patches) if args.patches.is_dir() else ()
-    result = import_change(
-        target,
-        patches,
-        _read_source(args.source),
-        origin=args.source,
-        subject=args.subject,
-        name=args.name,
-        today=_today(),
-        existing_names=patch_dir_names(args.patches) if args.patches.is_dir() else [],
-    )
-    write = (result.ok or args.force) and not args.dry_run
-    if write:
-        _write_patch_files(args.patches, result.writes)
-    doc = {
-        "command": "import",
-        "ok": result.ok,
-        "written": [str(args.patches / n) for n, _ in result.writes] if write else [],
-        "dropped": list(result.dropped),
-        "patches": [_patch_doc(r) for r in result.results],
-    }
-    lines = [f"{'wrote' if write else 'would write'} {args.patches / n}" for n, _ in result.writes]
-    lines.extend(f"left out (not in an installed package): {p}" for p in result.dropped)
-    lines.extend(_hunk_report(result.results))
-    if not result.ok:
-        lines.append("summary: the change does not apply to the installed version; nothing written (--force writes it)")
-    return Outcome(doc, tuple(lines), EXIT_OK if result.ok else EXIT_FAILED)
-
-
-def _run_export(args: argparse.Namespace) -> Outcome:
-    import email.utils  # noqa: PLC0415
-
-    from sitepatch.workflows import plan_export, run_export  # noqa: PLC0415
-
-    patches = load_patches(args.patches)
-    patch = _find_patch(patches, args.patch)
-    date = email.utils.format_datetime(email.utils.localtime())
-    plan = plan_export(patch, author=args.author, date=date, tag=args.tag, repo=args.repo)
-    args.output.mkdir(parents=True, exist_ok=True)
-    patch_file = args.output / plan.file_name
-    body_file = args.output / (plan.file_name.removesuffix(".patch") + ".md")
-    write_file(patch_file, plan.format_patch, 0o644)
-    write_file(body_file, plan.pr_body.encode(), 0o644)
-    log: list[str] = []
-    if args.execute and plan.commands:
-        log = run_export(plan, patch_file.resolve())
-    shown = [
-        " ".join(str(patch_file.resolve()) if c == "<format-patch file>" else c for c in cmd) for cmd in plan.commands
-    ]
-    doc = {
-        "command": "export",
-        "ok": True,
-        "patch": patch.name,
-        "format_patch": str(patch_file),
-        "pr_body": str(body_file),
-        "pr_title": plan.pr_title,
-        "branch": plan.branch,
-        "tag": plan.tag,
-        "commands": shown,
-        "executed": bool(args.execute and plan.commands),
-        "log": log,
-    }
-    lines = [f"wrote {patch_file} (git am) and {body_file} (pull-request body)"]
-    if plan.commands:
-        verb = "ran" if args.execute else "would run (pass --execute)"
-        lines.extend(f"{verb}: {c}" for c in shown)
-        lines.extend(log)
-    lines.append("nothing is pushed: open the pull request from the branch yourself")
-    return Outcome(doc, tuple(lines), EXIT_OK)
-
-
-def _run_upstream_status(args: argparse.Namespace) -> Outcome:
-    from sitepatch.workflows import upstream_status  # noqa: PLC0415
-
-    target = Target.open(_target_root(args))
-    rows = upstream_status(target, load_patches(args.patches), max_fuzz=args.max_fuzz)
-    doc = {
-        "command": "upstream-status",
-        "ok": True,
-        "target": str(target.root),
-        "distributions": _distributions(target),
-        "patches": [
-            {
-                "name": r.patch,
-                "package": r.package,
-                "forwarded": r.forwarded,
-                "applied_upstream": r.applied_upstream,
-                "status": r.status,
-                "recommendation": r.recommendation,
-                "detail": r.detail,
-            }
-            for r in rows
-        ],
-    }
-    lines = [f"target: {target.root}"]
-    for r in rows:
-        where = f"Forwarded: {r.forwarded or '-'}; Applied-Upstream: {r.applied_upstream or '-'}"
-        lines.append(f"{r.recommendation:<8}{r.status:<21}{r.patch}  [{where}]")
-    return Outcome(doc, tuple(lines), EXIT_OK)
-
-
-LIFECYCLE: dict[str, Callable[[argparse.Namespace], Outcome]] = {
-    "new": _run_new,
-    "refresh": _run_refresh,
-    "import": _run_import,
-    "export": _run_export,
-    "upstream-status": _run_upstream_status,
-}
+    constraints.add_argument("--record", type=Path, metavar="FILE", help="the coverage record (default: coverage.json)")
+    constraints.add_argument("--output", type=Path, metavar="FILE", help="write the constraints to FILE, not stdout")
 
 
 def _emit(outcome: Outcome, *, as_json: bool, out: TextIO, err: TextIO) -> None:
@@ -818,25 +322,23 @@ def main(
     :returns: the exit code.
     """
     parser = _build_parser(default_patches or Path("patches"))
-    args = parser.parse_args(_normalise(list(sys.argv[1:] if argv is None else argv)))
+    arguments = _normalise(list(sys.argv[1:] if argv is None else argv))
+    try:
+        args = parser.parse_args(arguments)
+    except UsageError as error:
+        return _usage_error(error, arguments)
     command = args.command
     as_json = bool(args.json)
     try:
-        if command in ("apply", "check"):
-            outcome = _run_apply(args, dry_run=command == "check" or bool(getattr(args, "dry_run", False)), hook=hook)
-        elif command == "status":
-            outcome = _run_status(args)
-        elif command == "revert":
-            outcome = _run_revert(args, hook)
-        elif command == "lock":
-            outcome = _run_lock(args)
-        elif command in LIFECYCLE:
-            outcome = LIFECYCLE[command](args)
-        else:
-            outcome = _run_list(args)
+        # __import__ rather than importlib.import_module: the same import, and it shows in -X importtime.
+        module = __import__(f"sitepatch.commands.{MODULES.get(command, 'listing')}", fromlist=["run"])
+        run: Callable[..., Outcome] = module.run
+        outcome = run(args, hook=hook)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return EXIT_INTERRUPTED
+    except InterruptedRunError as error:
+        return _fail(error, error.exit_code, as_json=as_json, command=command)
     except (TargetError, ManifestError, WriteError) as error:
         return _fail(error, EXIT_ENVIRONMENT, as_json=as_json, command=command)
     except SitepatchError as error:
@@ -848,6 +350,15 @@ def main(
         # The reader (head, a pager) went away: the run's result still stands; say nothing more.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return outcome.code
+
+
+def _usage_error(error: UsageError, arguments: Sequence[str]) -> int:
+    if "--json" in arguments:
+        command = arguments[0] if arguments and arguments[0] in COMMANDS else "apply"
+        doc = {"command": command, "ok": False, "error": error.message, "problems": [error.message], "patches": []}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    sys.stderr.write(f"{error.usage}sitepatch: error: {error.message}\n")
+    return EXIT_ENVIRONMENT
 
 
 def _fail(error: SitepatchError, code: int, *, as_json: bool, command: str) -> int:
