@@ -18,7 +18,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
-from unidiff.constants import LINE_TYPE_EMPTY, LINE_TYPE_NO_NEWLINE
+from unidiff.constants import RE_HUNK_HEADER
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import Hunk as UnidiffHunk
 from unidiff.patch import PatchedFile, PatchSet
@@ -71,7 +71,6 @@ _NAME = re.compile(
 )
 _KEY = re.compile(rb"^(?P<key>[A-Za-z][A-Za-z0-9-]*):(?:[ \t]+(?P<value>.*))?$")
 _DIFF_START = (b"diff ", b"--- ", b"Index: ", b"@@ ", b"+++ ")
-_KINDS = {kind.value: kind for kind in LineKind}
 _HUNK_HEADER = re.compile(rb"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@(?:[ \t].*)?$")
 _PATCH_ID = re.compile(r"^\d{4}$")
 _EMPTY_HINTS = {
@@ -229,43 +228,92 @@ def _clean_path(raw: str, *, display: str, line: int) -> str | None:
     return str(PurePosixPath(*parts[1:]))
 
 
-def _convert_hunk(hunk: UnidiffHunk, index: int, offset: int, display: str) -> Hunk:
+_NO_NEWLINE = b"\\ No newline at end of file"
+_HUNK_KINDS = {ord(" "): LineKind.CONTEXT, ord("+"): LineKind.ADDED, ord("-"): LineKind.REMOVED}
+_EMPTY_CONTEXT = (ord("\r"), ord("\n"))
+
+
+def _hunk_header(raw_lines: list[bytes], cursor: int) -> int:
+    """The index of the first hunk header at or after ``cursor``, the next one unidiff parsed.
+
+    A line unidiff took as a hunk header matches its header pattern; lines of hunk bodies never start with
+    ``@``, and a line of other text that matches the pattern would have been a hunk or an error.
+    """
+    while not (
+        raw_lines[cursor].startswith(b"@@ -")
+        and RE_HUNK_HEADER.match(raw_lines[cursor].decode("utf-8", "surrogateescape"))
+    ):
+        cursor += 1
+    return cursor
+
+
+def _convert_hunk(hunk: UnidiffHunk, index: int, header: int, raw_lines: list[bytes], display: str) -> tuple[Hunk, int]:
+    """Build the model's hunk from the patch file's bytes, starting at its ``@@`` line (index ``header``).
+
+    unidiff has checked the structure (headers, every hunk's line counts); the lines are read here from the
+    bytes by position, as unidiff counted them, so no intermediate object is made per line. Returns the hunk
+    and the index of the first line after it.
+    """
     lines: list[Line] = []
-    for item in hunk:
-        if item.line_type == LINE_TYPE_EMPTY:
-            # unidiff keeps a blank separator line after a hunk; it is not part of the hunk.
-            continue
-        if item.line_type == LINE_TYPE_NO_NEWLINE:
+    append = lines.append
+    make = Line
+    removed_left, added_left = hunk.source_length, hunk.target_length
+    kinds, empty = _HUNK_KINDS, _EMPTY_CONTEXT
+    context, added, removed = LineKind.CONTEXT, LineKind.ADDED, LineKind.REMOVED
+    position = header + 1
+    while True:  # unidiff reads at least one line of every hunk, as here
+        raw = raw_lines[position]
+        position += 1
+        first = raw[0]
+        if first == 92:  # "\\": the line before has no newline at end of file
             if not lines:
-                line = offset + (item.diff_line_no or 0) if item.diff_line_no else offset
-                raise PatchParseError(display, line, "'\\ No newline' marker before any line of the hunk")
+                raise PatchParseError(display, position, "'\\ No newline' marker before any line of the hunk")
+            last = lines[-1]
+            lines[-1] = make(last.kind, last.text, b"", last.diff_line_no)
+        else:
+            if first in empty:  # a blank context line whose leading space an editor stripped
+                kind, content = context, raw
+            else:
+                kind, content = kinds[first], raw[1:]
+            if kind is not added:
+                removed_left -= 1
+            if kind is not removed:
+                added_left -= 1
+            if content[-1:] != b"\n":
+                append(make(kind, content, b"\n", position))
+            elif content[-2:] == b"\r\n":
+                append(make(kind, content[:-2], b"\r\n", position))
+            else:
+                append(make(kind, content[:-1], b"\n", position))
+        if removed_left <= 0 and added_left <= 0:
+            break
+    # What unidiff attaches to the hunk after its counted lines: "No newline" markers and blank separators.
+    while position < len(raw_lines):
+        raw = raw_lines[position]
+        if raw.startswith(_NO_NEWLINE):
             last = lines[-1]
             lines[-1] = Line(last.kind, last.text, b"", last.diff_line_no)
-            continue
-        raw = item.value.encode("utf-8", "surrogateescape")
-        if raw.endswith(b"\r\n"):
-            text, eol = raw[:-2], b"\r\n"
-        else:
-            text, eol = (raw[:-1], b"\n") if raw.endswith(b"\n") else (raw, b"\n")
-        lines.append(Line(_KINDS[item.line_type], text, eol, offset + (item.diff_line_no or 0)))
-    first = lines[0].diff_line_no if lines else offset
-    return Hunk(
+        elif raw != b"\n":
+            break
+        position += 1
+    converted = Hunk(
         index=index,
         source_start=hunk.source_start,
         source_length=hunk.source_length,
         target_start=hunk.target_start,
         target_length=hunk.target_length,
         lines=tuple(lines),
-        diff_line_no=first - 1,
+        diff_line_no=header + 1,
         section=hunk.section_header,
     )
+    return converted, position
 
 
 def _mode(value: str | None) -> int | None:
     return int(value, 8) if value else None
 
 
-def _convert_file(pf: PatchedFile, offset: int, display: str, raw_lines: list[bytes]) -> FilePatch:
+def _convert_file(pf: PatchedFile, offset: int, display: str, raw_lines: list[bytes], cursor: list[int]) -> FilePatch:
     line = offset + (pf.diff_line_no or 1)
     if line >= 2 and raw_lines[line - 1].startswith(b"+++ ") and raw_lines[line - 2].startswith(b"--- "):
         line -= 1  # name the '--- a/...' line that opens the section, not the '+++' line unidiff saw last
@@ -299,7 +347,11 @@ def _convert_file(pf: PatchedFile, offset: int, display: str, raw_lines: list[by
         kind = FileKind.COPY if is_copy else FileKind.RENAME
     else:
         kind = FileKind.MODIFY
-    hunks = tuple(_convert_hunk(h, i, offset, display) for i, h in enumerate(pf, start=1))
+    converted = []
+    for i, h in enumerate(pf, start=1):
+        hunk, cursor[0] = _convert_hunk(h, i, _hunk_header(raw_lines, cursor[0]), raw_lines, display)
+        converted.append(hunk)
+    hunks = tuple(converted)
     if kind is FileKind.MODIFY and not hunks and pf.source_mode == pf.target_mode:
         raise PatchParseError(display, line, f"file section for {target} has no hunks")
     return FilePatch(
@@ -328,7 +380,14 @@ def _parse_diff(raw_lines: list[bytes], start: int, display: str) -> tuple[FileP
     _check_hunk_starts(raw_lines, start, display)
     source = _LineSource(raw_lines, start)
     try:
-        patchset = PatchSet(iter(source))
+        try:
+            # Structure only (headers, hunk line counts): unidiff builds no object per line this way.
+            patchset = PatchSet(iter(source), metadata_only=True)
+        except UnidiffParseError:
+            # The full parse gives the precise error, and accepts blank context lines that unidiff < 1.0
+            # refuses in the structure-only mode.
+            source = _LineSource(raw_lines, start)
+            patchset = PatchSet(iter(source))
     except UnidiffParseError as err:
         line = min(source.position + 1, len(raw_lines))
         text = str(err).strip()
@@ -346,7 +405,8 @@ def _parse_diff(raw_lines: list[bytes], start: int, display: str) -> tuple[FileP
         raise PatchParseError(
             display, start + 1, "the patch has a header but no diff (no '--- a/...' / '+++ b/...' section)"
         )
-    files = tuple(_convert_file(pf, start, display, raw_lines) for pf in patchset)
+    cursor = [start]
+    files = tuple(_convert_file(pf, start, display, raw_lines, cursor) for pf in patchset)
     _check_hunk_ends(files, raw_lines, display)
     seen: dict[str, int] = {}
     for fp in files:
@@ -486,6 +546,19 @@ def parse_patch(data: bytes, *, path: Path, display: str | None = None) -> Patch
                 line, f"Applied-Upstream: {text!r} must start with the version that has the fix, e.g. '1.80.16'"
             )
     depends = _depends(fields, header, number)
+    affects = None
+    text = fields.get("Affects")
+    if text is not None and not text.strip():
+        header.problem(
+            header.lines["affects"], "Affects: is empty; give the versions that have the defect, e.g. '>=1.80,<1.84'"
+        )
+    elif text is not None:
+        try:
+            affects = SpecifierSet(text)
+        except InvalidSpecifier:
+            header.problem(
+                header.lines["affects"], f"Affects: {text!r} is not a valid specifier{_specifier_hint(text)}"
+            )
     if header.problems:
         if len(header.problems) == 1:
             raise header.problems[0]
@@ -508,6 +581,7 @@ def parse_patch(data: bytes, *, path: Path, display: str | None = None) -> Patch
         files=files,
         header_lines=dict(header.lines),
         depends=depends,
+        affects=affects,
     )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from sitepatch.dist import NormalizedName, canonicalize_name
 from sitepatch.errors import PatchSetError
 from sitepatch.model import Patch
 
