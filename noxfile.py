@@ -283,7 +283,8 @@ def isolation(session: nox.Session, pin: str) -> None:
     names = _pin_patches(pin)
     if len(names) < 2:
         session.skip(f"{pin} has {len(names)} selected patch(es): `unpatched` already leaves it out")
-    depends = verdicts.dependencies(sorted(PATCHES.glob("*.diff")))
+    # the Depends of the variants selected on this pin
+    depends = verdicts.dependencies([PATCHES / name for name in names])
     tmp = Path(session.create_tmp())
     problems: list[str] = []
     rounds: dict[str, Any] = {}
