@@ -22,12 +22,22 @@ PYTHON = os.environ.get("SITEPATCH_BENCH_PYTHON", sys.executable)
 HEADER = f"Subject: upstream change {OLD} -> {NEW}\nPackage: litellm\nVersions: =={OLD}\n\n".encode()
 
 
-def wheels() -> tuple[Path, Path]:
+def header(new: str = NEW) -> bytes:
+    """The sitepatch header of the upstream change from ``OLD`` to ``new``."""
+    return HEADER if new == NEW else HEADER.replace(f"-> {NEW}".encode(), f"-> {new}".encode())
+
+
+def new_tree(new: str = NEW) -> Path:
+    """Where the ``new`` wheel is unpacked."""
+    return WORK / ("b" if new == NEW else f"b-{new}")
+
+
+def wheels(new: str = NEW) -> tuple[Path, Path]:
     """The two LiteLLM wheels, downloaded once with pip (the only network access of the benchmark)."""
     where = WORK / "wheels"
     where.mkdir(parents=True, exist_ok=True)
     found = []
-    for version in (OLD, NEW):
+    for version in (OLD, new):
         path = where / f"litellm-{version}-py3-none-any.whl"
         if not path.exists():
             pip = [sys.executable, "-m", "pip"] if importlib.util.find_spec("pip") else [shutil.which("pip") or "pip"]
@@ -43,17 +53,20 @@ def unpack(wheel: Path, into: Path) -> Path:
     return into
 
 
-def workload_diff() -> tuple[Path, Path]:
-    """Unpack both wheels into ``a/`` and ``b/``, ``diff -ruN`` their ``litellm/`` trees, and make the diff a
-    standard one: binary files dropped (no tool here patches them), epoch-stamped sides of new and deleted
-    files written as ``/dev/null``. Returns (the old tree, the diff).
+def workload_diff(new: str = NEW, *, suffix: str = "") -> tuple[Path, Path]:
+    """Unpack both wheels into ``a/`` and ``b/`` (``b-NEW/`` for another ``new``), ``diff -ruN`` their
+    ``litellm/`` trees, and make the diff a standard one: binary files dropped (no tool here patches them),
+    epoch-stamped sides of new and deleted files written as ``/dev/null``; with ``suffix`` only the files whose
+    names end with it. Returns (the old tree, the diff).
     """
-    old_wheel, new_wheel = wheels()
+    old_wheel, new_wheel = wheels(new)
     a = unpack(old_wheel, WORK / "a")
-    unpack(new_wheel, WORK / "b")
-    diff = WORK / "w1.diff"
+    b = unpack(new_wheel, new_tree(new))
+    diff = WORK / ("w1.diff" if new == NEW and not suffix else f"w1-{new}{suffix}.diff")
     if not diff.exists():
-        done = subprocess.run(["diff", "-ruN", "a/litellm", "b/litellm"], cwd=WORK, capture_output=True, check=False)
+        done = subprocess.run(
+            ["diff", "-ruN", "a/litellm", f"{b.name}/litellm"], cwd=WORK, capture_output=True, check=False
+        )
         lines = done.stdout.split(b"\n")
         out: list[bytes] = []
         for line in lines:
@@ -65,17 +78,24 @@ def workload_diff() -> tuple[Path, Path]:
                 line = b"--- /dev/null"
             elif line.startswith(b"+++ ") and b"\t1970-01-01" in line:
                 line = b"+++ /dev/null"
+            elif line.startswith((b"+++ ", b"diff -ruN ")) and b.name != "b":
+                line = line.replace(f" {b.name}/".encode(), b" b/")
             out.append(line)
+        if suffix:
+            sections = b"\n".join(out).split(b"\ndiff -ruN ")
+            keep = [sections[0]] if sections[0].split(b"\n", 1)[0].endswith(suffix.encode()) else []
+            keep += [b"diff -ruN " + x for x in sections[1:] if x.split(b"\n", 1)[0].endswith(suffix.encode())]
+            out = [b"\n".join(keep)]
         diff.write_bytes(b"\n".join(out))
     return a, diff
 
 
-def patch_dir(diff: Path, name: str = "w1") -> Path:
+def patch_dir(diff: Path, name: str = "w1", new: str = NEW) -> Path:
     """A throwaway patch directory holding the diff with the header sitepatch needs."""
     where = WORK / f"patches-{name}"
     if not where.exists():
         where.mkdir()
-        (where / "0001-upstream.diff").write_bytes(HEADER + diff.read_bytes())
+        (where / "0001-upstream.diff").write_bytes(header(new) + diff.read_bytes())
     return where
 
 

@@ -2,27 +2,38 @@
 
 Versions come from ``*.dist-info/METADATA``; nothing here imports the packages (LiteLLM takes seconds to
 import, and importing runs code we are about to patch). This module only reads.
+
+``status`` runs at every container start and imports this module, so it reads only what it needs: one listing
+of site-packages, the header lines of each ``METADATA``, and a RECORD only when a run asks for it.
 """
 
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
-import io
 import json
 import os
+import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from sitepatch.errors import TargetError
 
+if TYPE_CHECKING:
+    # packaging.utils imports packaging.tags (platform, sysconfig, logging, ...): too much for start-up.
+    from packaging.utils import NormalizedName
+else:
+    NormalizedName = str
+
 __all__ = [
     "Distribution",
+    "NormalizedName",
     "Target",
+    "canonicalize_name",
     "file_digest",
     "record_digest",
     "site_packages_of",
@@ -31,6 +42,20 @@ __all__ = [
 
 def __dir__() -> list[str]:
     return __all__
+
+
+_SEPARATORS = re.compile(r"[-_.]+")
+
+
+def canonicalize_name(name: str) -> NormalizedName:
+    """The normalized form of a distribution name (PEP 503): runs of ``-``, ``_`` and ``.`` become ``-``, lower case.
+
+    The same result as :func:`packaging.utils.canonicalize_name`, without importing ``packaging.utils``.
+
+    >>> canonicalize_name("LiteLLM_Enterprise")
+    'litellm-enterprise'
+    """
+    return cast("NormalizedName", _SEPARATORS.sub("-", name).lower())
 
 
 def file_digest(data: bytes) -> str:
@@ -63,6 +88,21 @@ class Distribution:
     """True for an editable install (``direct_url.json`` says so) or a legacy source install (``.egg-info``):
     its files are not the wheel's, so sitepatch refuses to write to them."""
     _loaded: dict[str, dict[str, str]] = field(default_factory=dict, repr=False, hash=False, compare=False)
+    _tops: dict[str, frozenset[str]] = field(default_factory=dict, repr=False, hash=False, compare=False)
+
+    @classmethod
+    def from_record(cls, name: str, version: str | Version, record: dict[str, str]) -> Distribution:
+        """A distribution known from its RECORD alone (a release's wheel, a test), with no directory on disk.
+
+        :param record: RECORD's paths (relative to site-packages, POSIX) mapped to their ``sha256=`` hash.
+        :raises packaging.version.InvalidVersion: when ``version`` is not a valid version.
+        """
+        parsed = version if isinstance(version, Version) else Version(version)
+        normal = canonicalize_name(name)
+        dist_info = Path(f"{normal.replace('-', '_')}-{parsed}.dist-info")
+        dist = cls(normal, parsed, dist_info, editable=False)
+        dist._loaded["record"] = dict(record)  # filling the cache is this constructor's job
+        return dist
 
     @property
     def record(self) -> dict[str, str]:
@@ -76,57 +116,90 @@ class Distribution:
 
     @property
     def top_levels(self) -> frozenset[str]:
-        """The top-level names (first path component) that the distribution's RECORD owns."""
-        return frozenset(p.split("/", 1)[0] for p in self.record if "/" in p)
+        """The top-level names (first path component) that the distribution's RECORD owns; computed once."""
+        if "tops" not in self._tops:
+            self._tops["tops"] = frozenset(p.split("/", 1)[0] for p in self.record if "/" in p)
+        return self._tops["tops"]
 
     def owns(self, path: str) -> bool:
         """Whether ``path`` (relative to site-packages) belongs to this distribution.
 
-        A file is owned when RECORD lists it, or when it would be a new file inside one of the distribution's
-        top-level package directories.
+        A file is owned when RECORD lists it, or when it would be a new file in (or below) a directory that
+        holds files of the distribution. A directory that only leads to them (``google/``, a namespace
+        shared with other distributions) grants nothing.
         """
-        if path in self.record:
-            return True
-        first = path.split("/", 1)[0]
-        return "/" in path and first in self.top_levels and not first.endswith((".dist-info", ".data"))
+        return path in self.record or self.owner_depth(path) is not None
+
+    def owner_depth(self, path: str) -> int | None:
+        """How deep the directory is that makes a new file ``path`` this distribution's, or ``None``.
+
+        The deepest directory on the way to ``path`` that the distribution's RECORD knows decides: if it holds
+        files of the distribution, its depth (components) is returned; if it only leads to them, ``None``.
+        """
+        parts = path.split("/")[:-1]
+        if not parts or parts[0].endswith((".dist-info", ".data")):
+            return None
+        if "dirs" not in self._loaded:
+            holding = {p.rsplit("/", 1)[0] for p in self.record if "/" in p}
+            leading = {"/".join(d.split("/")[:i]) for d in holding for i in range(1, d.count("/") + 1)}
+            self._loaded["dirs"] = dict.fromkeys(leading, "leads") | dict.fromkeys(holding, "holds")
+        known = self._loaded["dirs"]
+        for depth in range(len(parts), 0, -1):
+            kind = known.get("/".join(parts[:depth]))
+            if kind is not None:
+                return depth if kind == "holds" else None
+        return None
 
 
 def _read_metadata(dist_info: Path, name: str = "METADATA") -> tuple[str, str]:
-    text = (dist_info / name).read_text(encoding="utf-8", errors="replace")
-    name = version = ""
-    for line in text.splitlines():
-        if not line.strip():
-            break
-        key, _, value = line.partition(":")
-        if key.lower() == "name" and not name:
-            name = value.strip()
-        elif key.lower() == "version" and not version:
-            version = value.strip()
-    return name, version
+    # Only the header's Name and Version: stop at the first blank line or once both are seen (LiteLLM's
+    # METADATA carries its whole README after the header).
+    found: dict[str, str] = {}
+    with open(os.path.join(dist_info, name), "rb") as stream:
+        for raw in stream:
+            line = raw.decode("utf-8", "replace")
+            if not line.strip():
+                break
+            key, _, value = line.partition(":")
+            key = key.lower()
+            if key in ("name", "version") and key not in found:
+                found[key] = value.strip()
+                if len(found) == 2:
+                    break
+    return found.get("name", ""), found.get("version", "")
 
 
 def _read_record(dist_info: Path) -> dict[str, str]:
+    import csv  # noqa: PLC0415 - only when a run needs a RECORD; not at start-up
+    import io  # noqa: PLC0415
+
     try:
         text = (dist_info / "RECORD").read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError):
         return {}
     record: dict[str, str] = {}
-    for row in csv.reader(io.StringIO(text)):
+    # Without quotes or carriage returns the csv module would split exactly at commas and newlines: do so
+    # directly, 15 times faster on LiteLLM's RECORD.
+    rows = (line.split(",") for line in text.split("\n")) if '"' not in text and "\r" not in text else None
+    for row in rows or csv.reader(io.StringIO(text)):
         if not row or not row[0]:
             continue
         entry = row[0]
         digest = row[1] if len(row) > 1 else ""
-        # RECORD paths are relative to site-packages, but may climb out of it (scripts in ../../bin).
-        normal = os.path.normpath(entry).replace(os.sep, "/")
-        if normal.startswith("../") or os.path.isabs(normal):
-            continue
-        record[normal] = digest
+        # Most rows are already normal relative paths; only the others go through normpath. RECORD paths are
+        # relative to site-packages, but may climb out of it (scripts in ../../bin): those are left out.
+        if entry[0] in "./" or entry[-1] == "/" or "//" in entry or "/." in entry or os.sep != "/":
+            entry = os.path.normpath(entry).replace(os.sep, "/")
+            if entry.startswith("../") or os.path.isabs(entry):
+                continue
+        record[entry] = digest
     return record
 
 
 def _is_editable(dist_info: Path) -> bool:
     try:
-        data = json.loads((dist_info / "direct_url.json").read_text(encoding="utf-8"))
+        with open(os.path.join(dist_info, "direct_url.json"), encoding="utf-8") as stream:
+            data = json.loads(stream.read())
     except (FileNotFoundError, ValueError):
         return False
     dir_info = data.get("dir_info") if isinstance(data, dict) else None
@@ -143,9 +216,12 @@ class Target:
     """Distributions that could not be read, or are installed twice; reported, and refused for writing."""
 
     @classmethod
-    def open(cls, root: Path) -> Target:
+    def open(cls, root: Path, *, only: Collection[str] | None = None) -> Target:
         """Read the distributions of the site-packages directory ``root``.
 
+        :param only: read just these distributions (any spelling), found by their ``.dist-info`` directory
+            names; when one is not found that way, every distribution is read. ``status`` names the recorded
+            ones: a site-packages holds a hundred distributions, and start-up is most of its time.
         :raises TargetError: when ``root`` is not a directory.
         """
         if not root.is_dir():
@@ -154,7 +230,15 @@ class Target:
         root = root.resolve()
         found: dict[NormalizedName, Distribution] = {}
         problems: list[str] = []
-        for egg_info in sorted([*root.glob("*.egg-info"), *root.glob("*.egg-link")]):
+        # One listing of site-packages, instead of a glob per suffix.
+        names = sorted(os.listdir(root))
+        if only is not None:
+            wanted = {canonicalize_name(n) for n in only}
+            chosen = [n for n in names if canonicalize_name(n.split("-", 1)[0]) in wanted]
+            if {canonicalize_name(n.split("-", 1)[0]) for n in chosen if n.endswith(".dist-info")} >= wanted:
+                names = chosen
+        for entry in (n for n in names if n.endswith((".egg-info", ".egg-link"))):
+            egg_info = root / entry
             # A legacy source or develop install: no RECORD to check against, often not even the files here.
             meta = egg_info / "PKG-INFO" if egg_info.is_dir() else None
             try:
@@ -164,7 +248,8 @@ class Target:
                 version = Version("0")
             name = canonicalize_name(raw_name or egg_info.stem.split("-", 1)[0])
             found[name] = Distribution(name, version, egg_info, editable=True)
-        for dist_info in sorted(root.glob("*.dist-info")):
+        for entry in (n for n in names if n.endswith(".dist-info")):
+            dist_info = root / entry
             try:
                 raw_name, raw_version = _read_metadata(dist_info)
             except OSError as err:

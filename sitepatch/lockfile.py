@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from sitepatch.dist import NormalizedName, canonicalize_name
 from sitepatch.errors import ManifestError, PatchSetError
 from sitepatch.manifest import Manifest
 from sitepatch.model import Patch

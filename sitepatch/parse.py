@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
@@ -17,13 +18,13 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
-from unidiff.constants import LINE_TYPE_EMPTY, LINE_TYPE_NO_NEWLINE
+from unidiff.constants import RE_HUNK_HEADER
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import Hunk as UnidiffHunk
 from unidiff.patch import PatchedFile, PatchSet
 
-from sitepatch.errors import PatchParseError, PatchSetError
-from sitepatch.model import FileKind, FilePatch, Hunk, Line, LineKind, Patch, PatchHeader
+from sitepatch.errors import PatchParseError, PatchSetError, TargetError
+from sitepatch.model import FileKind, FilePatch, Hunk, Line, LineKind, Patch, PatchHeader, path_problem
 
 __all__ = [
     "KNOWN_KEYS",
@@ -46,6 +47,7 @@ REQUIRED_KEYS = ("Subject", "Package", "Versions")
 KNOWN_KEYS = (
     *REQUIRED_KEYS,
     "Requires",
+    "Depends",
     "Description",
     "Origin",
     "Bug",
@@ -69,7 +71,13 @@ _NAME = re.compile(
 )
 _KEY = re.compile(rb"^(?P<key>[A-Za-z][A-Za-z0-9-]*):(?:[ \t]+(?P<value>.*))?$")
 _DIFF_START = (b"diff ", b"--- ", b"Index: ", b"@@ ", b"+++ ")
-_KINDS = {kind.value: kind for kind in LineKind}
+_HUNK_HEADER = re.compile(rb"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@(?:[ \t].*)?$")
+_PATCH_ID = re.compile(r"^\d{4}$")
+_EMPTY_HINTS = {
+    "subject": "write a one-line summary of the change",
+    "package": "name the distribution whose files the patch changes, e.g. 'Package: litellm'",
+    "versions": "give the versions it applies to, e.g. 'Versions: >=1.80,<1.82' ('>=0' for every version)",
+}
 _MODE_SYMLINK = 0o120000
 _MODE_GITLINK = 0o160000
 
@@ -164,10 +172,13 @@ def _check_keys(header: _Header) -> None:
         close = difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else f"; known fields: {', '.join(KNOWN_KEYS)} (or X-*)"
         header.problem(header.lines[low], f"unknown header field {key!r}{hint}")
-    present = {key.lower() for key, _ in header.fields}
+    present = {key.lower(): value for key, value in header.fields}
     for key in REQUIRED_KEYS:
         if key.lower() not in present:
             header.problem(1, f"missing required header field '{key}:' (required: {', '.join(REQUIRED_KEYS)})")
+        elif not present[key.lower()].strip():
+            # An empty Versions would match every version and an empty Package would skip silently.
+            header.problem(header.lines[key.lower()], f"{key}: is empty; {_EMPTY_HINTS[key.lower()]}")
 
 
 def _specifier_hint(text: str) -> str:
@@ -211,50 +222,98 @@ def _clean_path(raw: str, *, display: str, line: int) -> str | None:
     if len(parts) < 2 or parts[0] not in ("a", "b"):
         msg = f"path {raw!r} lacks the a/ or b/ prefix that 'patch -p1' strips; write a/{raw} and b/{raw}"
         raise PatchParseError(display, line, msg)
-    rest = parts[1:]
-    if any(part in ("", ".", "..") for part in rest) or "\\" in raw or any(ord(c) < 32 or c == "\x7f" for c in raw):
-        msg = f"unsafe path {raw!r}: empty, '.', '..' components, backslashes and control characters are refused"
-        raise PatchParseError(display, line, msg)
-    return str(PurePosixPath(*rest))
+    problem = path_problem("/".join(parts[1:]))
+    if problem is not None:
+        raise PatchParseError(display, line, f"unsafe path {raw!r}: {problem}")
+    return str(PurePosixPath(*parts[1:]))
 
 
-def _convert_hunk(hunk: UnidiffHunk, index: int, offset: int, display: str) -> Hunk:
+_NO_NEWLINE = b"\\ No newline at end of file"
+_HUNK_KINDS = {ord(" "): LineKind.CONTEXT, ord("+"): LineKind.ADDED, ord("-"): LineKind.REMOVED}
+_EMPTY_CONTEXT = (ord("\r"), ord("\n"))
+
+
+def _hunk_header(raw_lines: list[bytes], cursor: int) -> int:
+    """The index of the first hunk header at or after ``cursor``, the next one unidiff parsed.
+
+    A line unidiff took as a hunk header matches its header pattern; lines of hunk bodies never start with
+    ``@``, and a line of other text that matches the pattern would have been a hunk or an error.
+    """
+    while not (
+        raw_lines[cursor].startswith(b"@@ -")
+        and RE_HUNK_HEADER.match(raw_lines[cursor].decode("utf-8", "surrogateescape"))
+    ):
+        cursor += 1
+    return cursor
+
+
+def _convert_hunk(hunk: UnidiffHunk, index: int, header: int, raw_lines: list[bytes], display: str) -> tuple[Hunk, int]:
+    """Build the model's hunk from the patch file's bytes, starting at its ``@@`` line (index ``header``).
+
+    unidiff has checked the structure (headers, every hunk's line counts); the lines are read here from the
+    bytes by position, as unidiff counted them, so no intermediate object is made per line. Returns the hunk
+    and the index of the first line after it.
+    """
     lines: list[Line] = []
-    for item in hunk:
-        if item.line_type == LINE_TYPE_EMPTY:
-            # unidiff keeps a blank separator line after a hunk; it is not part of the hunk.
-            continue
-        if item.line_type == LINE_TYPE_NO_NEWLINE:
+    append = lines.append
+    make = Line
+    removed_left, added_left = hunk.source_length, hunk.target_length
+    kinds, empty = _HUNK_KINDS, _EMPTY_CONTEXT
+    context, added, removed = LineKind.CONTEXT, LineKind.ADDED, LineKind.REMOVED
+    position = header + 1
+    while True:  # unidiff reads at least one line of every hunk, as here
+        raw = raw_lines[position]
+        position += 1
+        first = raw[0]
+        if first == 92:  # "\\": the line before has no newline at end of file
             if not lines:
-                line = offset + (item.diff_line_no or 0) if item.diff_line_no else offset
-                raise PatchParseError(display, line, "'\\ No newline' marker before any line of the hunk")
+                raise PatchParseError(display, position, "'\\ No newline' marker before any line of the hunk")
+            last = lines[-1]
+            lines[-1] = make(last.kind, last.text, b"", last.diff_line_no)
+        else:
+            if first in empty:  # a blank context line whose leading space an editor stripped
+                kind, content = context, raw
+            else:
+                kind, content = kinds[first], raw[1:]
+            if kind is not added:
+                removed_left -= 1
+            if kind is not removed:
+                added_left -= 1
+            if content[-1:] != b"\n":
+                append(make(kind, content, b"\n", position))
+            elif content[-2:] == b"\r\n":
+                append(make(kind, content[:-2], b"\r\n", position))
+            else:
+                append(make(kind, content[:-1], b"\n", position))
+        if removed_left <= 0 and added_left <= 0:
+            break
+    # What unidiff attaches to the hunk after its counted lines: "No newline" markers and blank separators.
+    while position < len(raw_lines):
+        raw = raw_lines[position]
+        if raw.startswith(_NO_NEWLINE):
             last = lines[-1]
             lines[-1] = Line(last.kind, last.text, b"", last.diff_line_no)
-            continue
-        raw = item.value.encode("utf-8", "surrogateescape")
-        if raw.endswith(b"\r\n"):
-            text, eol = raw[:-2], b"\r\n"
-        else:
-            text, eol = (raw[:-1], b"\n") if raw.endswith(b"\n") else (raw, b"\n")
-        lines.append(Line(_KINDS[item.line_type], text, eol, offset + (item.diff_line_no or 0)))
-    first = lines[0].diff_line_no if lines else offset
-    return Hunk(
+        elif raw != b"\n":
+            break
+        position += 1
+    converted = Hunk(
         index=index,
         source_start=hunk.source_start,
         source_length=hunk.source_length,
         target_start=hunk.target_start,
         target_length=hunk.target_length,
         lines=tuple(lines),
-        diff_line_no=first - 1,
+        diff_line_no=header + 1,
         section=hunk.section_header,
     )
+    return converted, position
 
 
 def _mode(value: str | None) -> int | None:
     return int(value, 8) if value else None
 
 
-def _convert_file(pf: PatchedFile, offset: int, display: str, raw_lines: list[bytes]) -> FilePatch:
+def _convert_file(pf: PatchedFile, offset: int, display: str, raw_lines: list[bytes], cursor: list[int]) -> FilePatch:
     line = offset + (pf.diff_line_no or 1)
     if line >= 2 and raw_lines[line - 1].startswith(b"+++ ") and raw_lines[line - 2].startswith(b"--- "):
         line -= 1  # name the '--- a/...' line that opens the section, not the '+++' line unidiff saw last
@@ -269,6 +328,15 @@ def _convert_file(pf: PatchedFile, offset: int, display: str, raw_lines: list[by
     source = _clean_path(pf.source_file, display=display, line=line)
     target = _clean_path(pf.target_file, display=display, line=line)
     is_copy = any(x.startswith("copy from ") for x in info)
+    is_rename = any(x.startswith("rename from ") for x in info)
+    if source is not None and target is not None and source != target and not (is_copy or is_rename):
+        # GNU patch would edit the '---' file in place, the old code renamed it: git apply's refusal is safest.
+        msg = (
+            f"--- a/{source} and +++ b/{target} name different files, but there is no 'rename from' or "
+            "'copy from' header; sitepatch refuses this, as git apply does: give both lines the same path, "
+            "or make the rename with 'git diff -M'"
+        )
+        raise PatchParseError(display, line, msg)
     if source is None and target is None:
         raise PatchParseError(display, line, "both sides of the file are /dev/null")
     if source is None:
@@ -279,7 +347,11 @@ def _convert_file(pf: PatchedFile, offset: int, display: str, raw_lines: list[by
         kind = FileKind.COPY if is_copy else FileKind.RENAME
     else:
         kind = FileKind.MODIFY
-    hunks = tuple(_convert_hunk(h, i, offset, display) for i, h in enumerate(pf, start=1))
+    converted = []
+    for i, h in enumerate(pf, start=1):
+        hunk, cursor[0] = _convert_hunk(h, i, _hunk_header(raw_lines, cursor[0]), raw_lines, display)
+        converted.append(hunk)
+    hunks = tuple(converted)
     if kind is FileKind.MODIFY and not hunks and pf.source_mode == pf.target_mode:
         raise PatchParseError(display, line, f"file section for {target} has no hunks")
     return FilePatch(
@@ -293,10 +365,29 @@ def _convert_file(pf: PatchedFile, offset: int, display: str, raw_lines: list[by
     )
 
 
+def _check_hunk_starts(raw_lines: list[bytes], start: int, display: str) -> None:
+    """Refuse an ``@@`` line that is not a hunk header: unidiff would skip it and blame the file's first line."""
+    for index in range(start, len(raw_lines)):
+        raw = raw_lines[index]
+        text = _strip_eol(raw)[0].rstrip(b"\r")
+        if raw.startswith(b"@@") and not _HUNK_HEADER.match(text):
+            shown = text[:60].decode("utf-8", "replace")
+            msg = f"malformed hunk header {shown!r}; it must read '@@ -START,COUNT +START,COUNT @@'"
+            raise PatchParseError(display, index + 1, msg)
+
+
 def _parse_diff(raw_lines: list[bytes], start: int, display: str) -> tuple[FilePatch, ...]:
+    _check_hunk_starts(raw_lines, start, display)
     source = _LineSource(raw_lines, start)
     try:
-        patchset = PatchSet(iter(source))
+        try:
+            # Structure only (headers, hunk line counts): unidiff builds no object per line this way.
+            patchset = PatchSet(iter(source), metadata_only=True)
+        except UnidiffParseError:
+            # The full parse gives the precise error, and accepts blank context lines that unidiff < 1.0
+            # refuses in the structure-only mode.
+            source = _LineSource(raw_lines, start)
+            patchset = PatchSet(iter(source))
     except UnidiffParseError as err:
         line = min(source.position + 1, len(raw_lines))
         text = str(err).strip()
@@ -314,7 +405,8 @@ def _parse_diff(raw_lines: list[bytes], start: int, display: str) -> tuple[FileP
         raise PatchParseError(
             display, start + 1, "the patch has a header but no diff (no '--- a/...' / '+++ b/...' section)"
         )
-    files = tuple(_convert_file(pf, start, display, raw_lines) for pf in patchset)
+    cursor = [start]
+    files = tuple(_convert_file(pf, start, display, raw_lines, cursor) for pf in patchset)
     _check_hunk_ends(files, raw_lines, display)
     seen: dict[str, int] = {}
     for fp in files:
@@ -367,6 +459,38 @@ def _check_hunk_headers(raw_lines: list[bytes], start: int, display: str) -> Non
             endings.setdefault(eol, index + 1)
 
 
+def _without_crlf(raw_lines: list[bytes]) -> list[bytes]:
+    """Strip the CR of every CRLF line when every diff header line ends in CRLF, as GNU patch does.
+
+    A patch file converted to CRLF as a whole (an editor, a mail client, ``git config core.autocrlf``) then
+    reads like the LF file it was made from; line endings of the target are matched as always (an LF hunk
+    line matches a CRLF file line). Mixed endings in header lines are refused by :func:`_check_hunk_headers`.
+    """
+    headers = [raw for raw in raw_lines if raw.startswith((b"@@ ", b"--- ", b"+++ ", b"diff "))]
+    if not headers or not all(raw.endswith(b"\r\n") for raw in headers):
+        return raw_lines
+    return [raw[:-2] + b"\n" if raw.endswith(b"\r\n") else raw for raw in raw_lines]
+
+
+def _depends(fields: PatchHeader, header: _Header, number: str) -> tuple[str, ...]:
+    text = fields.get("Depends")
+    if text is None:
+        return ()
+    found: list[str] = []
+    for item in re.split(r"[,\s]+", text.strip()):
+        if not item:
+            continue
+        if not _PATCH_ID.match(item):
+            header.problem(header.lines["depends"], f"Depends: {item!r} is not a patch id (four digits, e.g. 0004)")
+        elif item == number:
+            header.problem(header.lines["depends"], f"Depends: {item} is this patch's own id")
+        elif item not in found:
+            found.append(item)
+    if not found and not header.problems:
+        header.problem(header.lines["depends"], "Depends: is empty; list patch ids such as '0004, 0007'")
+    return tuple(found)
+
+
 def parse_patch(data: bytes, *, path: Path, display: str | None = None) -> Patch:
     """Parse one patch file.
 
@@ -389,6 +513,7 @@ def parse_patch(data: bytes, *, path: Path, display: str | None = None) -> Patch
         if len(raw) > MAX_LINE_BYTES:
             msg = f"line is {len(raw)} bytes long, over the {MAX_LINE_BYTES} byte limit"
             raise PatchParseError(shown, index + 1, msg)
+    raw_lines = _without_crlf(raw_lines)
     header, start = _read_header(raw_lines, shown)
     _check_keys(header)
     fields = PatchHeader(tuple(header.fields))
@@ -420,6 +545,7 @@ def parse_patch(data: bytes, *, path: Path, display: str | None = None) -> Patch
             header.problem(
                 line, f"Applied-Upstream: {text!r} must start with the version that has the fix, e.g. '1.80.16'"
             )
+    depends = _depends(fields, header, number)
     affects = None
     text = fields.get("Affects")
     if text is not None:
@@ -450,6 +576,7 @@ def parse_patch(data: bytes, *, path: Path, display: str | None = None) -> Patch
         header=fields,
         files=files,
         header_lines=dict(header.lines),
+        depends=depends,
         affects=affects,
     )
 
@@ -464,6 +591,7 @@ def parse_diff(data: bytes, *, display: str) -> tuple[FilePatch, ...]:
         if len(raw) > MAX_LINE_BYTES:
             msg = f"line is {len(raw)} bytes long, over the {MAX_LINE_BYTES} byte limit"
             raise PatchParseError(display, index + 1, msg)
+    raw_lines = _without_crlf(raw_lines)
     _check_hunk_headers(raw_lines, 0, display)
     return _parse_diff(raw_lines, 0, display)
 
@@ -472,14 +600,23 @@ def load_patches(directory: Path) -> tuple[Patch, ...]:
     """Parse every ``*.diff`` in ``directory``, in file-name order.
 
     :raises PatchSetError: listing every file that failed to parse (nothing is returned then).
-    :raises PatchParseError: when exactly one file failed.
+    :raises TargetError: when ``directory`` is not a directory (a usage error, not a patch's fault).
     """
     if not directory.is_dir():
         msg = f"{directory}: patch directory not found; pass --patches DIR"
-        raise PatchSetError([msg])
+        raise TargetError(msg)
     patches: list[Patch] = []
     problems: list[str] = []
     for path in sorted(directory.glob("*.diff")):
+        try:
+            kind = path.stat().st_mode
+        except OSError as err:
+            problems.append(f"{path}: cannot read: {err.strerror or err}")
+            continue
+        if not stat.S_ISREG(kind):
+            # Opening a FIFO would block the run forever, and a device or socket is no patch either.
+            problems.append(f"{path}: not a regular file; patch files must be plain files (remove or rename it)")
+            continue
         try:
             patches.append(parse_patch(path.read_bytes(), path=path))
         except PatchSetError as err:

@@ -43,9 +43,16 @@ def _status_doc(report: StatusReport) -> dict[str, Any]:
 
 def run(args: argparse.Namespace, *, hook: Callable[[str], None] | None = None) -> Outcome:  # noqa: ARG001 - one signature for every command
     """Run ``status``: exit 0 only when everything the manifest records is in place."""
-    target = Target.open(target_root(args))
-    state = StateDir(target.root)
+    root = target_root(args)
+    if not root.is_dir():
+        Target.open(root)  # raises the error that names the directory
+    state = StateDir(root.resolve())
     manifest = state.read_manifest()
+    # Only the recorded distributions are read, unless --json lists them all.
+    recorded = None
+    if manifest is not None and not args.json:
+        recorded = {p.package for p in manifest.patches} | {f.distribution for f in manifest.files}
+    target = Target.open(root, only=recorded)
     report = status_of(manifest, target, DiskReader(target.root))
     if state.pending_journal():
         report = StatusReport(

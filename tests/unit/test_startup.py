@@ -1,0 +1,120 @@
+"""What ``status`` and the container guard import: start-up is most of their time (issue 11).
+
+``status`` runs at every container start and as the health check. It must not import the diff parser
+(unidiff), nor packaging's requirement and specifier parsers (dozens of regular expressions compiled at
+import) nor ``packaging.utils`` (which imports ``packaging.tags``: platform, sysconfig, logging, ...). Measured
+with ``python -X importtime`` on the real ``apply_patches.py``, in a subprocess.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fakesite import SOURCE, make_diff, make_site, write_patch
+from sitepatch.dist import Target
+
+REPO = Path(__file__).resolve().parents[2]
+HEAVY = frozenset(
+    {
+        "unidiff",
+        "packaging.requirements",
+        "packaging.specifiers",
+        "packaging._parser",
+        "packaging.markers",
+        "packaging.utils",
+        "packaging.tags",
+        "sitepatch.parse",
+    }
+)
+
+
+def imported(stderr: str) -> set[str]:
+    """The module names of ``-X importtime`` lines."""
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in stderr.splitlines()
+        if line.startswith("import time:") and "[us]" not in line
+    }
+
+
+def environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SITEPATCH_", "PYTHONPROFILEIMPORTTIME"))}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+@pytest.fixture
+def applied(site: Path, patches: Path) -> Path:
+    from sitepatch.cli import main
+
+    write_patch(
+        patches, "0001-twenty.diff", make_diff(SOURCE, SOURCE.replace(b"line 20\n", b"line 2O\n"), "demo/mod.py")
+    )
+    assert main(["apply", "--site-packages", str(site), "--patches", str(patches)]) == 0
+    return site
+
+
+def run_sitepatch(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-X", "importtime", str(REPO / "apply_patches.py"), *args]
+    return subprocess.run(command, capture_output=True, text=True, check=False, env=environment())
+
+
+@pytest.mark.parametrize("extra", [pytest.param((), id="text"), pytest.param(("--json",), id="json")])
+def test_status_imports_neither_the_diff_parser_nor_packaging_requirement_parsing(
+    applied: Path, extra: tuple[str, ...]
+) -> None:
+    done = run_sitepatch("status", "--site-packages", str(applied), *extra)
+    assert done.returncode == 0, done.stdout + done.stderr
+    modules = imported(done.stderr)
+    assert "sitepatch.commands.status" in modules
+    assert sorted(modules & HEAVY) == []
+
+
+def test_the_import_check_sees_what_a_planning_command_imports(applied: Path, patches: Path) -> None:
+    # The same measurement on `check`, which parses the patches: it does see unidiff (no false pass above).
+    done = run_sitepatch("check", "--site-packages", str(applied), "--patches", str(patches))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert {"unidiff", "sitepatch.parse"} <= imported(done.stderr)
+
+
+@pytest.mark.skipif(shutil.which("sh") is None, reason="no POSIX sh")
+def test_the_container_guard_imports_neither_the_diff_parser_nor_packaging_requirement_parsing(
+    applied: Path,
+) -> None:
+    env = environment()
+    env.update(
+        {
+            "SITEPATCH_HOME": str(REPO),
+            "SITEPATCH_PYTHON": sys.executable,
+            "SITEPATCH_SITE_PACKAGES": str(applied),
+            "PYTHONPROFILEIMPORTTIME": "1",
+        }
+    )
+    done = subprocess.run(
+        ["sh", str(REPO / "docker/entrypoint.sh"), "--check"], capture_output=True, text=True, check=False, env=env
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "everything recorded is in place" in done.stdout
+    modules = imported(done.stderr)
+    assert "sitepatch.commands.status" in modules
+    assert sorted(modules & HEAVY) == []
+
+
+def test_a_target_opened_for_some_distributions_reads_only_theirs(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", {"demo/mod.py": SOURCE})
+    make_site(site, {"other/mod.py": b""}, name="other", version="2.0")
+    (site / "other-2.0.dist-info/METADATA").write_text("Name: other\nVersion: not a version\n")
+    full = Target.open(site)
+    assert sorted(full.distributions) == ["demo"]
+    assert full.problems == ("other-2.0.dist-info: METADATA has no valid Version ('not a version')",)
+    some = Target.open(site, only=["Demo"])
+    assert sorted(some.distributions) == ["demo"]
+    assert some.problems == ()
+    # A name no .dist-info directory carries: every distribution is read, as without `only`.
+    assert Target.open(site, only=["demo", "missing"]).problems == full.problems
