@@ -548,7 +548,11 @@ def parse_patch(data: bytes, *, path: Path, display: str | None = None) -> Patch
     depends = _depends(fields, header, number)
     affects = None
     text = fields.get("Affects")
-    if text is not None:
+    if text is not None and not text.strip():
+        header.problem(
+            header.lines["affects"], "Affects: is empty; give the versions that have the defect, e.g. '>=1.80,<1.84'"
+        )
+    elif text is not None:
         try:
             affects = SpecifierSet(text)
         except InvalidSpecifier:
