@@ -27,7 +27,17 @@ import verdicts  # tools/ is on the path from the line above
 nox.needs_version = ">=2024.4.15"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = False
-nox.options.sessions = ["tests", "lint", "patched", "unpatched", "isolation", "export_upstream", "matrix", "report"]
+nox.options.sessions = [
+    "tests",
+    "lint",
+    "patched",
+    "unpatched",
+    "isolation",
+    "e2e",
+    "export_upstream",
+    "matrix",
+    "report",
+]
 
 ROOT = Path(__file__).resolve().parent
 REPORTS = ROOT / "reports"
@@ -321,6 +331,34 @@ def isolation(session: nox.Session, pin: str) -> None:
     _write_report(f"{pin}-isolation.json", {"pin": pin, "patches": names, "rounds": rounds, "problems": problems})
     _fail(session, problems)
     session.log(f"each of {len(rounds)} patch(es) fails alone for its own defect; the others' tests pass")
+
+
+@nox.session(python="3.11")
+@nox.parametrize("pin", [nox.param(p, id=p) for p in PINS])
+def e2e(session: nox.Session, pin: str) -> None:
+    """Start the patched pin's real proxy (`litellm --config`) on loopback and test 0010 over HTTP.
+
+    Config parsing, route registration and routing are only visible through the real server
+    (tests/e2e: a small upstream on 127.0.0.1, no database, a master key; no network beyond loopback).
+    """
+    if not any(name.startswith("0010") for name in _pin_patches(pin)):
+        session.skip(f"patch 0010 is not selected for {pin}")
+    _install_pin(session, pin)
+    session.run("python", "apply_patches.py", "--max-fuzz", "0")
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "tests/e2e",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "filterwarnings=default",
+        "-o",
+        "testpaths=tests/e2e",
+        "-ra",
+        *session.posargs,
+    )
 
 
 @nox.session(python="3.11")
