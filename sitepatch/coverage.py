@@ -53,6 +53,8 @@ def __dir__() -> list[str]:
 
 COVERAGE_SCHEMA = 1
 _COVERED = ("applies", "already-present", "fixed-upstream")
+_CELL_KEYS = ("status", "variant", "offset", "fuzz", "candidates", "gap")
+"""What the record keeps of a sweep cell (the reasons and hunks stay in the sweep document)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +156,9 @@ def record_from_sweep(document: Mapping[str, Any], previous: CoverageRecord | No
             "paired": row.get("paired", {}),
             "group": row.get("group"),
             "verdicts": {
-                number: {k: v for k, v in cell.items() if k in ("status", "variant", "offset", "fuzz", "candidates")}
+                number: {
+                    k: v for k, v in cell.items() if k in ("status", "variant", "offset", "fuzz", "candidates", "gap")
+                }
                 for number, cell in row["verdicts"].items()
             },
         }

@@ -222,3 +222,22 @@ def test_evidence_of_a_group_speaks_for_its_releases(patches: Path) -> None:
         "1.0.1": "0001: tests do not pass patched on 1.0 (failed)",
         "1.2": "0001: marked fixed upstream, but its tests fail unpatched on 1.2",
     }
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_repositorys_coverage_record_matches_the_patch_set_and_has_no_gap() -> None:
+    record = CoverageRecord.load(REPO / "coverage.json")
+    if record is None:
+        pytest.skip("no coverage.json (run: python apply_patches.py sweep --record coverage.json)")
+    patches = load_patches(REPO / "patches")
+
+    assert check_coverage(record, patches) == [], "rerun: python apply_patches.py sweep --record coverage.json"
+    gaps = [
+        (version, number)
+        for version, row in record.releases.items()
+        for number, cell in row["verdicts"].items()
+        if cell.get("status") in ("conflicts", "error") or cell.get("gap")
+    ]
+    assert gaps == []
