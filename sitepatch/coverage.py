@@ -357,6 +357,11 @@ def check_coverage(record: CoverageRecord, patches: Sequence[Patch]) -> list[str
                     f"coverage record: {number} {cell.get('status')} on {record.package} {version} "
                     f"({cell.get('variant', '')}); fix the variant's Versions or refresh it"
                 )
+            elif cell.get("gap"):
+                problems.append(
+                    f"coverage record: {number} leaves {record.package} {version} unprotected (a gap: no variant, "
+                    "and the release has the defect); add a variant or widen one (refresh), or declare Affects"
+                )
     for entry in record.evidence:
         variant = str(entry.get("variant", ""))
         if variant in current and entry.get("patch_sha256") not in (None, current[variant]):

@@ -241,3 +241,14 @@ def test_the_repositorys_coverage_record_matches_the_patch_set_and_has_no_gap() 
         if cell.get("status") in ("conflicts", "error") or cell.get("gap")
     ]
     assert gaps == []
+
+
+def test_lock_check_reports_a_gap_in_the_record(patches: Path) -> None:
+    add_patch(patches, ">=1.0")
+    path = write_record(patches, {"1.0": {"status": "not-selected", "gap": True}})
+    record = CoverageRecord.load(path)
+    assert record is not None
+
+    (problem,) = check_coverage(record, load_patches(patches))
+
+    assert problem.startswith("coverage record: 0001 leaves demo 1.0 unprotected (a gap")
