@@ -32,8 +32,15 @@ nox.options.sessions = [
     "lint",
     "patched",
     "unpatched",
-    "isolation",
-    "e2e",
+    # Leave-one-out on the two pins where cascades were seen and which the user runs; the other pins with
+    # `nox -s isolation` (each pin costs one test run per selected patch).
+    "isolation(1.80.10)",
+    "isolation(1.81.0)",
+    # The real proxy for 0010's three meanings of an unset `auth` and its base/+1.84/+1.105 variants; every
+    # pin with `nox -s e2e`.
+    "e2e(1.81.0)",
+    "e2e(1.84.0)",
+    "e2e(1.110.2)",
     "export_upstream",
     "matrix",
     "report",
