@@ -224,6 +224,31 @@ def test_evidence_of_a_group_speaks_for_its_releases(patches: Path) -> None:
     }
 
 
+def test_a_fixed_patch_whose_dependency_is_still_needed_is_not_contradicted_by_failing_unpatched(
+    patches: Path,
+) -> None:
+    # 0005-like: fixed upstream at 1.2, but it Depends on 0001, which 1.2 still needs; its tests go through
+    # 0001's code too, so they cannot pass on the unpatched 1.2 and say nothing against the upstream fix.
+    add_patch(patches, ">=1.0,<1.3")
+    other = SOURCE.replace(b"line 40\n", b"line 40 fixed\n")
+    extra = {"Applied-Upstream": "1.2", "Depends": "0001"}
+    write_patch(patches, "0002-dep.diff", make_diff(SOURCE, other, "demo/other.py"), versions=">=1.0", extra=extra)
+    evidence = [
+        {"release": "1.2", "patch": "0002", "variant": "", "unpatched": "defect-shown", "patched": "not-applied"}
+    ]
+    path = write_record(patches, {"1.2": {"status": "applies", "variant": "0001-fix.diff"}}, evidence=evidence)
+    doc = json.loads(path.read_text())
+    doc["releases"]["1.2"]["verdicts"]["0002"] = {"status": "fixed-upstream"}
+    path.write_text(json.dumps(doc))
+    record = CoverageRecord.load(path)
+    assert record is not None
+
+    good, bad = covered_releases(record, load_patches(patches))
+
+    assert good == [Version("1.2")]
+    assert bad == {}
+
+
 REPO = Path(__file__).resolve().parents[2]
 
 
