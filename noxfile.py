@@ -3,10 +3,11 @@
 Engine: ``tests`` (unit and property tests) and ``lint``. Patch set, for every pin in ``versions.lock``:
 ``patched`` (install the pin, apply the set, verify against the lock, run the regression tests: all pass),
 ``unpatched`` (the same install without patches: every test of every selected patch shows its defect, every
-test of a patch fixed upstream passes) and ``isolation`` (by default on 1.80.10 and 1.81.0: each selected patch
-left out in turn: its tests show its defect, every other patch's tests pass). Verdicts come from ``tests/regression/conftest.py`` and are
-judged by ``tools/verdicts.py``: a harness error never counts as a defect. ``matrix`` prints the pins x
-patches result. ``latest`` tries the newest LiteLLM on the index (not pinned, not default).
+test of a patch fixed upstream passes) and ``isolation`` (by default on 1.80.10 and 1.81.0: each selected
+patch left out in turn: its tests show its defect, every other patch's tests pass). Verdicts come from
+``tests/regression/conftest.py`` and are judged by ``tools/verdicts.py``: a harness error never counts as a
+defect. ``matrix`` prints the pins x patches result. ``latest`` tries the newest LiteLLM on the index (not
+pinned, not default).
 
 Run ``nox`` for the default sessions, ``nox -l`` to list them all.
 """
