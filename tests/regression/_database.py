@@ -421,6 +421,36 @@ class Database:
             self._tables[key] = Table(models[key], self)
         return self._tables[key]
 
+    # The one raw query modelled: the proxy's auth-object prefetch (litellm/proxy/auth/auth_object_prefetch.py,
+    # from 1.102), a single SELECT of five sub-selects, each one table's row by its key (or NULL), with the
+    # related lists it adds. Any other SQL is a harness fault.
+    _PREFETCH_ROWS = (
+        ("user_row", "LiteLLM_UserTable", (("user_id", 0),)),
+        ("team_row", "LiteLLM_TeamTable", (("team_id", 1),)),
+        ("membership_row", "LiteLLM_TeamMembership", (("user_id", 2), ("team_id", 1))),
+        ("organization_row", "LiteLLM_OrganizationTable", (("organization_id", 3),)),
+        ("project_row", "LiteLLM_ProjectTable", (("project_id", 4),)),
+    )
+
+    async def query_first(self, query: str, *args: Any) -> dict[str, Any] | None:
+        """``db.query_first`` for the auth-object prefetch: each ``*_row`` is the stored row or None."""
+        if not all(f"AS {name}" in query for name, _, _ in self._PREFETCH_ROWS):
+            raise NotImplementedError(harness_fault(f"query_first of unmodelled SQL: {query.strip()[:80]!r}"))
+        result: dict[str, Any] = {}
+        for name, model, keys in self._PREFETCH_ROWS:
+            where = {column: args[index] if index < len(args) else None for column, index in keys}
+            row = None
+            if all(value is not None for value in where.values()):
+                found = [r for r in self.table(model).rows if all(r.get(k) == v for k, v in where.items())]
+                row = copy.deepcopy(found[0]) if found else None
+            if row is not None and name == "user_row":
+                memberships = self.table("LiteLLM_OrganizationMembership").rows
+                row["organization_memberships"] = [
+                    copy.deepcopy(m) for m in memberships if m.get("user_id") == row.get("user_id")
+                ]
+            result[name] = row
+        return result
+
     def __getattr__(self, name: str) -> Table:
         if name.startswith("_"):
             raise AttributeError(name)
