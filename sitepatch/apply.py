@@ -12,7 +12,16 @@ A run that writes goes through these steps, each safe to interrupt at any instan
    Stale bytecode of each changed module is removed.
 5. Write the manifest (the commit point), then remove the journal and the copies of step 3.
 
-Any error in step 4 rolls back at once, so the target is left exactly as it was.
+Any error in step 4 rolls back at once, so the target is left exactly as it was. So does SIGINT or SIGTERM:
+from step 3 to 5 both are deferred, and one that arrives before the commit point rolls the run back before
+the process exits (130 or 143); one that arrives after it lets the run finish first.
+
+Durability comes from ``fsync`` of the files each step wrote and of their directories, once per directory and
+step, never from a system-wide ``sync``: only the order matters for recovery (copies before the journal,
+target files before the manifest).
+
+The journal, like the manifest, is read as untrusted input: every field is checked, every path held to the
+rules of patch paths, and every copy it needs verified before recovery writes anything.
 """
 
 from __future__ import annotations
@@ -22,15 +31,18 @@ import errno
 import json
 import os
 import shutil
+import signal
 import stat
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sitepatch.dist import file_digest
-from sitepatch.errors import LockBusyError, ManifestError, TargetError, WriteError
-from sitepatch.manifest import MANIFEST_NAME, STATE_DIR, Manifest
+from sitepatch.errors import InterruptedRunError, LockBusyError, ManifestError, TargetError, WriteError
+from sitepatch.manifest import MANIFEST_NAME, STATE_DIR, Manifest, StateReader
 from sitepatch.plan import FileState, Plan
 
 try:
@@ -49,6 +61,26 @@ JOURNAL_SCHEMA = 1
 TMP_SUFFIX = ".sitepatch-tmp"
 
 
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One file of the journal, checked."""
+
+    path: str
+    before_sha256: str | None
+    before_mode: int | None
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Journal:
+    """The journal of an interrupted run, checked."""
+
+    operation: str
+    manifest_before: str | None
+    manifest_after: str | None
+    files: tuple[_Entry, ...]
+
+
 def _fsync_dir(directory: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(directory, os.O_RDONLY)
@@ -58,20 +90,93 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
-def _barrier() -> None:
-    """Make every write so far durable before the next step: one ``sync`` instead of one ``fsync`` per file.
+class _Unsynced:
+    """Files written without ``fsync``, made durable together before the next step depends on them.
 
-    Only the order matters for recovery (copies before the journal, target files before the manifest), and
-    a patch set touches hundreds of files: per-file ``fsync`` made writing slower than everything else.
+    Each file is flushed once, then each directory that gained or lost an entry (and every directory up to
+    ``root``, since some were just created) once: the writes of a step go to the disk in one batch, and no
+    other process's data is flushed, as a system-wide ``sync`` would.
     """
-    os.sync()
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.files: list[Path] = []
+        self.directories: dict[Path, None] = {}
+
+    def wrote(self, path: Path) -> None:
+        """``path`` was replaced or created."""
+        self.files.append(path)
+        self.changed(path)
+
+    def changed(self, path: Path) -> None:
+        """An entry of ``path``'s directory was added or removed."""
+        directory = path.parent
+        while directory not in self.directories:
+            self.directories[directory] = None
+            if directory in (self.root, directory.parent) or not directory.is_relative_to(self.root):
+                break
+            directory = directory.parent
+
+    def flush(self) -> None:
+        """Make every file and directory noted so far durable."""
+        for path in self.files:
+            try:
+                fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            except FileNotFoundError:
+                continue
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        for directory in self.directories:
+            _fsync_dir(directory)
+        self.files.clear()
+        self.directories.clear()
+
+
+class _Stop(Exception):  # noqa: N818 - not an error: a deferred signal
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(signum)
+
+
+def _stop_if(received: list[int]) -> None:
+    if received:
+        raise _Stop(received[0])
+
+
+@contextlib.contextmanager
+def _deferred_signals() -> Iterator[list[int]]:
+    """Hold SIGINT and SIGTERM while the body runs; the signals received are collected in the list yielded.
+
+    The writer polls the list between files and stops cleanly; without this, Python's default SIGINT
+    (KeyboardInterrupt at any bytecode) and SIGTERM (immediate death) leave the target half written until
+    the next run recovers it, and a container is stopped with SIGTERM.
+    """
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def note(signum: int, _frame: object) -> None:
+        received.append(signum)
+
+    previous: dict[int, Any] = {}
+    for wanted in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError, OSError):
+            previous[wanted] = signal.signal(wanted, note)
+    try:
+        yield received
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def write_file(path: Path, data: bytes, mode: int, *, sync: bool = True) -> None:
     """Replace ``path`` with ``data`` atomically: a temporary file beside it, then ``os.replace``.
 
     The old file is never opened for writing, so hard links to it (uv's cache) keep their content.
-    With ``sync=False`` the data is not flushed here: the caller calls :func:`_barrier` before relying on it.
+    With ``sync=False`` the data is not flushed here: the caller flushes it (``_Unsynced``) before relying on it.
 
     :raises OSError: when writing fails; the temporary file is removed and ``path`` is untouched.
     """
@@ -182,6 +287,7 @@ class StateDir:
         self.journal_path = self.path / "journal.json"
         self.txn = self.path / "txn"
         self.pristine = self.path / "pristine"
+        self._new_pristine: list[Path] = []
 
     # -- reading -------------------------------------------------------------------------------------
 
@@ -190,10 +296,21 @@ class StateDir:
 
         :raises ManifestError: when it exists but cannot be read.
         """
+        reader = StateReader(str(self.manifest_path))
         try:
-            text = self.manifest_path.read_text(encoding="utf-8")
+            info = self.manifest_path.lstat()
         except FileNotFoundError:
             return None
+        except OSError as err:
+            raise reader.fail("(file)", f"cannot be read ({err.strerror or err})") from err
+        if not stat.S_ISREG(info.st_mode):
+            raise reader.fail("(file)", "not a regular file")
+        try:
+            text = self.manifest_path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise reader.fail("(file)", f"not UTF-8 text ({err.reason} at byte {err.start})") from err
+        except OSError as err:
+            raise reader.fail("(file)", f"cannot be read ({err.strerror or err})") from err
         return Manifest.from_json(text, where=str(self.manifest_path))
 
     def pending_journal(self) -> bool:
@@ -240,7 +357,8 @@ class StateDir:
         """Finish or roll back a run that was interrupted; call with the lock held.
 
         :returns: what was done (``""`` when there was nothing to do).
-        :raises ManifestError: when the journal is unreadable.
+        :raises ManifestError: naming the journal and the field when the journal is damaged, or a copy it
+            needs is missing; nothing is written then, and the message says how to get out.
         """
         # A run killed while writing one of sitepatch's own files (journal, manifest, a pristine copy) leaves
         # that file's temporary beside it; the target's own temporaries are handled with the journal below.
@@ -251,32 +369,96 @@ class StateDir:
             if self.txn.exists():
                 # Killed while copying, before the journal existed: nothing in the target was touched.
                 shutil.rmtree(self.txn)
+                self._prune_after_rollback()
                 return "removed the copies of a run killed before it changed anything"
             return ""
-        try:
-            journal = json.loads(self.journal_path.read_text(encoding="utf-8"))
-            files = journal["files"]
-            manifest_after = journal["manifest_after"]
-            operation = journal["operation"]
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            msg = f"{self.journal_path}: unreadable journal ({err}); reinstall the patched distributions and remove it"
-            raise ManifestError(msg) from err
-        if journal.get("schema_version") != JOURNAL_SCHEMA:
-            msg = f"{self.journal_path}: journal of an unknown schema; finish with the sitepatch version that wrote it"
-            raise ManifestError(msg)
-        if self._manifest_digest() == manifest_after:
+        journal = self._read_journal()
+        if self._manifest_digest() == journal.manifest_after:
             self._finish()
-            return f"completed the clean-up of an interrupted {operation} (its manifest was already written)"
-        for entry in files:
+            return f"completed the clean-up of an interrupted {journal.operation} (its manifest was already written)"
+        self._check_copies(journal)
+        for entry in journal.files:
             self._restore(entry)
         backup = self.txn / MANIFEST_NAME
-        if backup.exists():
+        if journal.manifest_before is not None:
             write_file(self.manifest_path, backup.read_bytes(), 0o644)
-        elif journal.get("manifest_before") is None:
+        else:
             with contextlib.suppress(FileNotFoundError):
                 self.manifest_path.unlink()
         self._finish()
-        return f"rolled back an interrupted {operation}: {len(files)} file(s) restored to their state before it"
+        self._prune_after_rollback()
+        restored = f"{len(journal.files)} file(s) restored to their state before it"
+        return f"rolled back an interrupted {journal.operation}: {restored}"
+
+    def _prune_after_rollback(self) -> None:
+        """Drop the pristine copies the restored manifest does not need (none, if it cannot be read)."""
+        try:
+            manifest = self.read_manifest()
+        except ManifestError:
+            return
+        self._prune_pristine(manifest)
+
+    def _read_journal(self) -> _Journal:
+        """The journal, every field checked; paths held to the rules of patch paths and checked for symlinks."""
+        r = StateReader(str(self.journal_path))
+        try:
+            info = self.journal_path.lstat()
+            if not stat.S_ISREG(info.st_mode):
+                raise r.fail("(file)", "not a regular file")
+            doc: Any = json.loads(self.journal_path.read_bytes().decode("utf-8"))
+        except (OSError, ValueError) as err:
+            raise r.fail("(file)", f"unreadable journal ({err})") from err
+        if r.get(doc, "schema_version", "schema_version") != JOURNAL_SCHEMA:
+            msg = f"{self.journal_path}: journal of an unknown schema; finish with the sitepatch version that wrote it"
+            raise ManifestError(msg)
+        entries = []
+        reader = DiskReader(self.target)
+        seen: set[str] = set()
+        for i, item in enumerate(r.items(doc, "files", "files")):
+            where = f"files[{i}]"
+            path = r.path(item, "path", f"{where}.path")
+            if path in seen:
+                raise r.fail(f"{where}.path", f"{path!r} is listed twice")
+            seen.add(path)
+            unsafe = reader.unsafe(path)
+            if unsafe is not None:
+                raise r.fail(f"{where}.path", unsafe)
+            entries.append(
+                _Entry(
+                    path=path,
+                    before_sha256=r.digest(item, "before_sha256", f"{where}.before_sha256"),
+                    before_mode=r.mode(item, "before_mode", f"{where}.before_mode"),
+                    index=i,
+                )
+            )
+        return _Journal(
+            operation=r.string(doc, "operation", "operation"),
+            manifest_before=r.digest(doc, "manifest_before", "manifest_before"),
+            manifest_after=r.digest(doc, "manifest_after", "manifest_after"),
+            files=tuple(entries),
+        )
+
+    def _check_copies(self, journal: _Journal) -> None:
+        """Every copy a roll-back needs is present and intact, before anything is written."""
+        r = StateReader(str(self.journal_path))
+        for entry in journal.files:
+            if entry.before_sha256 is None or self._digest(self.target / entry.path) == entry.before_sha256:
+                continue
+            if self._digest(self.txn / entry.path) != entry.before_sha256:
+                copy = self.txn.relative_to(self.target) / entry.path
+                raise r.fail(f"files[{entry.index}]", f"its copy {copy} is missing or damaged")
+        if journal.manifest_before is not None and self._digest(self.txn / MANIFEST_NAME) != journal.manifest_before:
+            copy = self.txn.relative_to(self.target) / MANIFEST_NAME
+            raise r.fail("manifest_before", f"the manifest's copy {copy} is missing or damaged")
+
+    @staticmethod
+    def _digest(path: Path) -> str | None:
+        try:
+            if not stat.S_ISREG(path.lstat().st_mode):
+                return None
+            return file_digest(path.read_bytes())
+        except OSError:
+            return None
 
     def _manifest_digest(self) -> str | None:
         try:
@@ -284,24 +466,19 @@ class StateDir:
         except FileNotFoundError:
             return None
 
-    def _restore(self, entry: dict[str, object]) -> None:
-        path = self.target / str(entry["path"])
+    def _restore(self, entry: _Entry) -> None:
+        path = self.target / entry.path
         with contextlib.suppress(OSError):
             path.with_name(f".{path.name}{TMP_SUFFIX}").unlink()
-        before = entry.get("before_sha256")
-        try:
-            current: str | None = file_digest(path.read_bytes())
-        except FileNotFoundError:
-            current = None
-        if current == before:
+        if self._digest(path) == entry.before_sha256:
             return
-        if before is None:
-            path.unlink()
+        if entry.before_sha256 is None:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
         else:
-            data = (self.txn / str(entry["path"])).read_bytes()
+            data = (self.txn / entry.path).read_bytes()
             path.parent.mkdir(parents=True, exist_ok=True)
-            mode = entry.get("before_mode")
-            write_file(path, data, int(mode) if isinstance(mode, int) else 0o644)
+            write_file(path, data, entry.before_mode if entry.before_mode is not None else 0o644)
         _remove_bytecode(path)
 
     def _finish(self) -> None:
@@ -330,31 +507,55 @@ class StateDir:
         """
         step = hook or (lambda _name: None)
         text = manifest.to_json().encode("utf-8") if manifest is not None else None
+        with _deferred_signals() as received:
+            self._commit(plan_changes, text, operation=operation, step=step, received=received)
+        self._prune_pristine(manifest)
+        if received:
+            raise InterruptedRunError(received[0], "the run had passed its commit point, so it finished first")
+
+    def _commit(
+        self,
+        plan_changes: list[tuple[str, FileState | None, FileState | None, FileState | None]],
+        text: bytes | None,
+        *,
+        operation: str,
+        step: Callable[[str], None],
+        received: list[int],
+    ) -> None:
+        unsynced = _Unsynced(self.target)
         try:
-            self._prepare(plan_changes, text, operation=operation, step=step)
-        except OSError as err:
+            self._prepare(plan_changes, text, operation=operation, step=step, unsynced=unsynced)
+            _stop_if(received)
+        except (OSError, _Stop) as err:
             # Nothing in the target was touched yet: drop the copies and report.
             shutil.rmtree(self.txn, ignore_errors=True)
             with contextlib.suppress(FileNotFoundError):
                 self.journal_path.unlink()
+            self._drop_new_pristine()
+            if isinstance(err, _Stop):
+                raise InterruptedRunError(err.signum, "nothing in the target had been changed") from None
             where = err.filename if isinstance(err.filename, str) else str(self.path)
             raise WriteError(where, err.strerror or str(err)) from err
         current = ""
         try:
             for path, _before, after, _pristine in plan_changes:
+                _stop_if(received)
                 current = path
                 full = self.target / path
                 step(f"write {path}")
                 if after is None:
                     with contextlib.suppress(FileNotFoundError):
                         full.unlink()
+                    unsynced.changed(full)
                 else:
                     full.parent.mkdir(parents=True, exist_ok=True)
                     write_file(full, after.data, after.mode, sync=False)
+                    unsynced.wrote(full)
                 _remove_bytecode(full)
+            _stop_if(received)
             current = str(self.manifest_path)
-            # The journal can restore every file from its copy, so one barrier before the commit point suffices.
-            _barrier()
+            # The journal can restore every file from its copy, so one flush before the commit point suffices.
+            unsynced.flush()
             step("manifest")
             if text is not None:
                 write_file(self.manifest_path, text, 0o644)
@@ -362,12 +563,22 @@ class StateDir:
                 with contextlib.suppress(FileNotFoundError):
                     self.manifest_path.unlink()
             _fsync_dir(self.path)
-        except OSError as err:
+        except (OSError, _Stop) as err:
             self.recover()
+            self._drop_new_pristine()
+            if isinstance(err, _Stop):
+                raise InterruptedRunError(err.signum, "every file was restored to its state before the run") from None
             raise WriteError(current, err.strerror or str(err)) from err
         step("finish")
         self._finish()
-        self._prune_pristine(manifest)
+
+    def _drop_new_pristine(self) -> None:
+        """Remove the pristine copies this run added: a run that wrote nothing keeps nothing."""
+        for kept in self._new_pristine:
+            with contextlib.suppress(OSError):
+                kept.unlink()
+        self._new_pristine.clear()
+        self._prune_after_rollback()
 
     def _prepare(
         self,
@@ -376,6 +587,7 @@ class StateDir:
         *,
         operation: str,
         step: Callable[[str], None],
+        unsynced: _Unsynced,
     ) -> None:
         """Keep a copy of every file about to change and its pristine image, then write the journal."""
         if self.txn.exists():
@@ -384,11 +596,14 @@ class StateDir:
         entries = []
         for path, before, after, pristine in plan_changes:
             if before is not None:
-                self._keep(self.txn / path, before.data)
+                self._keep(self.txn / path, before.data, unsynced)
             if pristine is not None and operation == "apply":
                 kept = self.pristine / path
-                if not kept.exists() or kept.read_bytes() != pristine.data:
-                    self._keep(kept, pristine.data)
+                if not kept.exists():
+                    self._new_pristine.append(kept)
+                    self._keep(kept, pristine.data, unsynced)
+                elif kept.read_bytes() != pristine.data:
+                    self._keep(kept, pristine.data, unsynced)
             entries.append(
                 {
                     "path": path,
@@ -399,7 +614,7 @@ class StateDir:
             )
         old_manifest = self._manifest_digest()
         if self.manifest_path.exists():
-            self._keep(self.txn / MANIFEST_NAME, self.manifest_path.read_bytes())
+            self._keep(self.txn / MANIFEST_NAME, self.manifest_path.read_bytes(), unsynced)
         journal = {
             "schema_version": JOURNAL_SCHEMA,
             "operation": operation,
@@ -408,14 +623,15 @@ class StateDir:
             "manifest_after": file_digest(text) if text is not None else None,
             "files": entries,
         }
-        _barrier()
+        unsynced.flush()
         step("journal")
         write_file(self.journal_path, json.dumps(journal, indent=1).encode("utf-8"), 0o644)
         _fsync_dir(self.path)
 
-    def _keep(self, path: Path, data: bytes) -> None:
+    def _keep(self, path: Path, data: bytes, unsynced: _Unsynced) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_file(path, data, 0o644, sync=False)  # made durable by the barrier before the journal
+        write_file(path, data, 0o644, sync=False)  # made durable by the flush before the journal
+        unsynced.wrote(path)
 
     def _prune_pristine(self, manifest: Manifest | None) -> None:
         keep = {f.path for f in manifest.files} if manifest is not None else set()
@@ -429,10 +645,14 @@ class StateDir:
                 kept.rmdir()
 
 
-def apply_plan(plan: Plan, state: StateDir, manifest: Manifest, *, hook: Callable[[str], None] | None = None) -> None:
+def apply_plan(
+    plan: Plan, state: StateDir, manifest: Manifest | None, *, hook: Callable[[str], None] | None = None
+) -> None:
     """Write ``plan``'s changes and ``manifest``; call with the lock held, after :meth:`StateDir.recover`.
 
     :raises WriteError: when a write fails (everything is rolled back).
+    :raises InterruptedRunError: when SIGINT or SIGTERM arrived meanwhile (rolled back, or finished if past the
+        commit point).
     """
     changes = [(c.path, c.before, c.after, c.pristine) for c in plan.changes]
     state.commit(changes, manifest, operation="apply", hook=hook)

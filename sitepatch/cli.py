@@ -1,8 +1,10 @@
 """The command line: parse arguments, dispatch to the command's module, render the result, map errors to exit codes.
 
 Exit codes: 0 every selected patch applied or already applied (``status``: everything in place); 1 a patch
-failed or a file was refused, and nothing was written; 2 a usage or environment error; 130 interrupted.
-``--json`` prints one JSON object built from the same result objects as the human output.
+failed or a file was refused, and nothing was written; 2 a usage or environment error (a bad argument, a
+missing directory, a damaged manifest or journal); 130 interrupted by SIGINT, 143 by SIGTERM (a run that was
+writing rolls back first). ``--json`` prints one JSON object built from the same result objects as the human
+output, errors included.
 
 Each command lives in its own module under :mod:`sitepatch.commands`, imported only when that command runs:
 ``status`` runs at every container start, and what it does not import it does not pay for.
@@ -12,15 +14,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from sitepatch import __version__
 from sitepatch.commands import EXIT_ENVIRONMENT, EXIT_FAILED, EXIT_INTERRUPTED
-from sitepatch.errors import ManifestError, SitepatchError, TargetError, WriteError
+from sitepatch.errors import InterruptedRunError, ManifestError, SitepatchError, TargetError, WriteError
 
 if TYPE_CHECKING:
     from sitepatch.commands._outcome import Outcome
@@ -61,8 +64,45 @@ MODULES = {
 """The module of :mod:`sitepatch.commands` that runs each command; each has ``run(args, *, hook) -> Outcome``."""
 
 
+class UsageError(Exception):
+    """A bad command line; ``main`` reports it (as JSON too, with ``--json``) and exits 2."""
+
+    def __init__(self, message: str, usage: str) -> None:
+        self.message = message
+        self.usage = usage
+        super().__init__(message)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is raised instead of printed, so that ``--json`` can report it too."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, self.format_usage())
+
+
+def _fuzz(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        msg = f"{value} is negative; give 0 (exact context, the default) or more"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number of seconds, 0 or more")
+    return value
+
+
 def _build_parser(default_patches: Path) -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     where = common.add_mutually_exclusive_group()
     where.add_argument("--site-packages", type=Path, metavar="DIR", help="the site-packages directory to patch")
     where.add_argument("--python", metavar="PATH", help="patch the site-packages of this interpreter")
@@ -75,10 +115,10 @@ def _build_parser(default_patches: Path) -> argparse.ArgumentParser:
     )
     common.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     common.add_argument(
-        "--lock-timeout", type=float, default=300.0, metavar="SECONDS", help="wait this long for another run"
+        "--lock-timeout", type=_seconds, default=300.0, metavar="SECONDS", help="wait this long for another run"
     )
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sitepatch",
         description="Apply a version-matched, context-checked set of unified diffs to site-packages, all or nothing.",
     )
@@ -90,7 +130,7 @@ def _build_parser(default_patches: Path) -> argparse.ArgumentParser:
     ):
         sub = commands.add_parser(name, parents=[common], help=text, description=text)
         sub.add_argument(
-            "--max-fuzz", type=int, default=0, metavar="N", help="ignore up to N outer context lines (default 0)"
+            "--max-fuzz", type=_fuzz, default=0, metavar="N", help="ignore up to N outer context lines (default 0)"
         )
         sub.add_argument("--force", action="store_true", help="patch files that are not pristine as they are (loudly)")
         if name == "apply":
@@ -131,7 +171,7 @@ def _build_parser(default_patches: Path) -> argparse.ArgumentParser:
         "--widen", action="store_true", help="rewrite in place and widen Versions (default: new variant)"
     )
     refresh.add_argument(
-        "--max-fuzz", type=int, default=2, metavar="N", help="fuzz allowed while refreshing (default 2)"
+        "--max-fuzz", type=_fuzz, default=2, metavar="N", help="fuzz allowed while refreshing (default 2)"
     )
     refresh.add_argument("--dry-run", action="store_true", help="report; write nothing")
     imp = commands.add_parser(
@@ -156,7 +196,7 @@ def _build_parser(default_patches: Path) -> argparse.ArgumentParser:
     upstream = commands.add_parser(
         "upstream-status", parents=[common], help="classify every patch against the installed (newer) release"
     )
-    upstream.add_argument("--max-fuzz", type=int, default=0, metavar="N")
+    upstream.add_argument("--max-fuzz", type=_fuzz, default=0, metavar="N")
     lock.add_argument("action", choices=("check", "verify", "update"))
     lock.add_argument("--pin", metavar="ID", help="the pin (verify, update)")
     lock.add_argument("--lockfile", type=Path, metavar="FILE", help="default: versions.lock beside the patch directory")
@@ -191,7 +231,11 @@ def main(
     :returns: the exit code.
     """
     parser = _build_parser(default_patches or Path("patches"))
-    args = parser.parse_args(_normalise(list(sys.argv[1:] if argv is None else argv)))
+    arguments = _normalise(list(sys.argv[1:] if argv is None else argv))
+    try:
+        args = parser.parse_args(arguments)
+    except UsageError as error:
+        return _usage_error(error, arguments)
     command = args.command
     as_json = bool(args.json)
     try:
@@ -202,6 +246,8 @@ def main(
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return EXIT_INTERRUPTED
+    except InterruptedRunError as error:
+        return _fail(error, error.exit_code, as_json=as_json, command=command)
     except (TargetError, ManifestError, WriteError) as error:
         return _fail(error, EXIT_ENVIRONMENT, as_json=as_json, command=command)
     except SitepatchError as error:
@@ -213,6 +259,15 @@ def main(
         # The reader (head, a pager) went away: the run's result still stands; say nothing more.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return outcome.code
+
+
+def _usage_error(error: UsageError, arguments: Sequence[str]) -> int:
+    if "--json" in arguments:
+        command = arguments[0] if arguments and arguments[0] in COMMANDS else "apply"
+        doc = {"command": command, "ok": False, "error": error.message, "problems": [error.message], "patches": []}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    sys.stderr.write(f"{error.usage}sitepatch: error: {error.message}\n")
+    return EXIT_ENVIRONMENT
 
 
 def _fail(error: SitepatchError, code: int, *, as_json: bool, command: str) -> int:

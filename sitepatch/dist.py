@@ -124,13 +124,31 @@ class Distribution:
     def owns(self, path: str) -> bool:
         """Whether ``path`` (relative to site-packages) belongs to this distribution.
 
-        A file is owned when RECORD lists it, or when it would be a new file inside one of the distribution's
-        top-level package directories.
+        A file is owned when RECORD lists it, or when it would be a new file in (or below) a directory that
+        holds files of the distribution. A directory that only leads to them (``google/``, a namespace
+        shared with other distributions) grants nothing.
         """
-        if path in self.record:
-            return True
-        first = path.split("/", 1)[0]
-        return "/" in path and first in self.top_levels and not first.endswith((".dist-info", ".data"))
+        return path in self.record or self.owner_depth(path) is not None
+
+    def owner_depth(self, path: str) -> int | None:
+        """How deep the directory is that makes a new file ``path`` this distribution's, or ``None``.
+
+        The deepest directory on the way to ``path`` that the distribution's RECORD knows decides: if it holds
+        files of the distribution, its depth (components) is returned; if it only leads to them, ``None``.
+        """
+        parts = path.split("/")[:-1]
+        if not parts or parts[0].endswith((".dist-info", ".data")):
+            return None
+        if "dirs" not in self._loaded:
+            holding = {p.rsplit("/", 1)[0] for p in self.record if "/" in p}
+            leading = {"/".join(d.split("/")[:i]) for d in holding for i in range(1, d.count("/") + 1)}
+            self._loaded["dirs"] = dict.fromkeys(leading, "leads") | dict.fromkeys(holding, "holds")
+        known = self._loaded["dirs"]
+        for depth in range(len(parts), 0, -1):
+            kind = known.get("/".join(parts[:depth]))
+            if kind is not None:
+                return depth if kind == "holds" else None
+        return None
 
 
 def _read_metadata(dist_info: Path, name: str = "METADATA") -> tuple[str, str]:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 __all__ = [
     "ApplyError",
+    "InterruptedRunError",
     "LockBusyError",
     "ManifestError",
     "PatchParseError",
@@ -98,3 +99,21 @@ class WriteError(SitepatchError, OSError):
         self.path = path
         self.reason = reason
         super().__init__(f"{path}: write failed: {reason}; every file was restored to its state before the run")
+
+
+class InterruptedRunError(SitepatchError):
+    """A signal (SIGINT, SIGTERM) arrived while writing; the run rolled back, or finished, before stopping.
+
+    :param signum: the signal's number; the process exits with ``128 + signum`` (130, 143).
+    :param done: what happened to the target.
+    """
+
+    def __init__(self, signum: int, done: str) -> None:
+        self.signum = signum
+        self.done = done
+        super().__init__(f"interrupted by signal {signum} while writing; {done}")
+
+    @property
+    def exit_code(self) -> int:
+        """The conventional exit status of a process stopped by the signal: ``128 + signum``."""
+        return 128 + self.signum

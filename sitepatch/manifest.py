@@ -12,15 +12,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from sitepatch.errors import ManifestError
+from sitepatch.model import path_problem
 
 __all__ = [
     "MANIFEST_NAME",
     "SCHEMA_VERSION",
     "STATE_DIR",
+    "STATE_WAY_OUT",
     "FileRecord",
     "HunkRecord",
     "Manifest",
     "PatchRecord",
+    "StateReader",
 ]
 
 
@@ -75,6 +78,10 @@ class FileRecord:
     pre_mode: int | None
     post_mode: int | None
     patches: tuple[str, ...]
+    version: str = ""
+    """The version of ``distribution`` the record was made against: its pristine copy belongs to that release."""
+    record_hash: str | None = None
+    """RECORD's hash of the file in that release (``None``: not in RECORD, the patch set created it)."""
 
     def is_pre(self, digest: str | None, mode: int | None) -> bool:
         """Whether a file with this sha256 and mode (``None``, ``None``: absent) is the pristine image."""
@@ -149,6 +156,8 @@ class Manifest:
                     "pre_mode": f.pre_mode,
                     "post_mode": f.post_mode,
                     "patches": list(f.patches),
+                    "version": f.version,
+                    "record_hash": f.record_hash,
                 }
                 for f in self.files
             ],
@@ -157,15 +166,16 @@ class Manifest:
 
     @classmethod
     def from_json(cls, text: str, *, where: str) -> Manifest:
-        """Read a manifest document.
+        """Read a manifest document, checking every field: the manifest is input like any patch file.
 
         :param where: the file it came from, for error messages.
-        :raises ManifestError: when it is not valid JSON, has an unknown schema version, or lacks fields.
+        :raises ManifestError: naming the file and the field, when it is not valid JSON, has an unknown schema
+            version, lacks a field, has one of the wrong type, or names a path sitepatch would never write.
         """
         try:
             doc: Any = json.loads(text)
         except ValueError as err:
-            msg = f"{where}: not valid JSON ({err}); restore it or remove the .sitepatch directory and reinstall"
+            msg = f"{where}: not valid JSON ({err}); {STATE_WAY_OUT}"
             raise ManifestError(msg) from err
         version = doc.get("schema_version") if isinstance(doc, dict) else None
         if version != SCHEMA_VERSION:
@@ -174,47 +184,171 @@ class Manifest:
                 "it was written by another sitepatch version: use that version, or upgrade sitepatch"
             )
             raise ManifestError(msg)
-        try:
-            return cls(
-                tool_version=str(doc["tool_version"]),
-                target=str(doc["target"]),
-                time=str(doc["time"]),
-                distributions=tuple((str(k), str(v)) for k, v in doc["distributions"].items()),
-                patches=tuple(
-                    PatchRecord(
-                        name=p["name"],
-                        number=p["number"],
-                        sha256=p["sha256"],
-                        package=p["package"],
-                        package_version=p["package_version"],
-                        status=p["status"],
-                        header=tuple((str(k), str(v)) for k, v in p["header"].items()),
-                        files=tuple(
-                            (
-                                f["path"],
-                                tuple(
-                                    HunkRecord(h["index"], h["status"], h["line"], h["offset"], h["fuzz"])
-                                    for h in f["hunks"]
-                                ),
-                            )
-                            for f in p["files"]
-                        ),
-                    )
-                    for p in doc["patches"]
-                ),
-                files=tuple(
-                    FileRecord(
-                        path=f["path"],
-                        distribution=f["distribution"],
-                        pre_sha256=f["pre_sha256"],
-                        post_sha256=f["post_sha256"],
-                        pre_mode=f["pre_mode"],
-                        post_mode=f["post_mode"],
-                        patches=tuple(f["patches"]),
-                    )
-                    for f in doc["files"]
-                ),
-            )
-        except (KeyError, TypeError, AttributeError) as err:
-            msg = f"{where}: manifest is missing a field ({err}); restore it or reinstall and apply again"
-            raise ManifestError(msg) from err
+        return _read_manifest(StateReader(where), doc)
+
+
+STATE_WAY_OUT = (
+    "nothing was changed; to start afresh, reinstall the patched distributions "
+    "(pip install --force-reinstall --no-deps NAME==VERSION), remove the .sitepatch directory, and apply again"
+)
+"""What to do about a damaged manifest or journal, quoted in every error about one."""
+
+_HEX = frozenset("0123456789abcdef")
+
+
+class StateReader:
+    """Checks the fields of a state document (manifest or journal), raising one clear error per problem.
+
+    :param where: the file, for error messages.
+    """
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def fail(self, field: str, what: str) -> ManifestError:
+        """The error for ``field``: file, field, what is wrong and the way out."""
+        return ManifestError(f"{self.where}: {field}: {what}; {STATE_WAY_OUT}")
+
+    def get(self, doc: Any, key: str, field: str) -> Any:  # noqa: ANN401 - JSON
+        """``doc[key]``; ``doc`` must be an object with that key."""
+        if not isinstance(doc, dict):
+            raise self.fail(field.rsplit(".", 1)[0] if "." in field else "(document)", "must be a JSON object")
+        if key not in doc:
+            raise self.fail(field, "missing")
+        return doc[key]
+
+    def string(self, doc: Any, key: str, field: str) -> str:  # noqa: ANN401 - JSON
+        """A string field."""
+        value = self.get(doc, key, field)
+        if not isinstance(value, str):
+            raise self.fail(field, f"must be a string, not {_kind(value)}")
+        return value
+
+    def integer(self, doc: Any, key: str, field: str, *, optional: bool = False) -> int | None:  # noqa: ANN401
+        """An integer field (``null`` allowed when ``optional``)."""
+        value = self.get(doc, key, field)
+        if value is None and optional:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise self.fail(field, f"must be an integer{' or null' if optional else ''}, not {_kind(value)}")
+        return value
+
+    def mode(self, doc: Any, key: str, field: str) -> int | None:  # noqa: ANN401 - JSON
+        """A permission-bits field (``null``: the file is absent)."""
+        value = self.integer(doc, key, field, optional=True)
+        if value is not None and not 0 <= value <= 0o7777:
+            raise self.fail(field, f"{value} is not a file mode (0 to 0o7777)")
+        return value
+
+    def digest(self, doc: Any, key: str, field: str) -> str | None:  # noqa: ANN401 - JSON
+        """A hex sha256 field (``null``: the file is absent)."""
+        value = self.get(doc, key, field)
+        if value is None:
+            return None
+        if not isinstance(value, str) or len(value) != 64 or not set(value) <= _HEX:
+            raise self.fail(field, f"must be a hex sha256 or null, not {_shown(value)}")
+        return value
+
+    def path(self, doc: Any, key: str, field: str) -> str:  # noqa: ANN401 - JSON
+        """A target-relative path field, held to the rules of patch paths."""
+        value = self.get(doc, key, field)
+        if not isinstance(value, str):
+            raise self.fail(field, f"must be a path string, not {_kind(value)}")
+        problem = path_problem(value)
+        if problem is not None:
+            raise self.fail(field, f"unsafe path {value!r}: {problem}")
+        return value
+
+    def items(self, doc: Any, key: str, field: str) -> list[Any]:  # noqa: ANN401 - JSON
+        """A list field."""
+        value = self.get(doc, key, field)
+        if not isinstance(value, list):
+            raise self.fail(field, f"must be a list, not {_kind(value)}")
+        return value
+
+    def strings(self, doc: Any, key: str, field: str) -> dict[str, str]:  # noqa: ANN401 - JSON
+        """An object of strings."""
+        value = self.get(doc, key, field)
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise self.fail(field, f"must be an object of strings, not {_shown(value)}")
+        return value
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _read_hunk(r: StateReader, doc: Any, field: str) -> HunkRecord:  # noqa: ANN401 - JSON
+    return HunkRecord(
+        index=r.integer(doc, "index", f"{field}.index") or 0,
+        status=r.string(doc, "status", f"{field}.status"),
+        line=r.integer(doc, "line", f"{field}.line", optional=True),
+        offset=r.integer(doc, "offset", f"{field}.offset") or 0,
+        fuzz=r.integer(doc, "fuzz", f"{field}.fuzz") or 0,
+    )
+
+
+def _read_patch(r: StateReader, doc: Any, field: str) -> PatchRecord:  # noqa: ANN401 - JSON
+    files = []
+    for i, item in enumerate(r.items(doc, "files", f"{field}.files")):
+        where = f"{field}.files[{i}]"
+        path = r.path(item, "path", f"{where}.path")
+        hunks = r.items(item, "hunks", f"{where}.hunks")
+        files.append((path, tuple(_read_hunk(r, h, f"{where}.hunks[{j}]") for j, h in enumerate(hunks))))
+    return PatchRecord(
+        name=r.string(doc, "name", f"{field}.name"),
+        number=r.string(doc, "number", f"{field}.number"),
+        sha256=r.string(doc, "sha256", f"{field}.sha256"),
+        package=r.string(doc, "package", f"{field}.package"),
+        package_version=r.string(doc, "package_version", f"{field}.package_version"),
+        status=r.string(doc, "status", f"{field}.status"),
+        header=tuple(r.strings(doc, "header", f"{field}.header").items()),
+        files=tuple(files),
+    )
+
+
+def _read_file(r: StateReader, doc: Any, field: str, versions: dict[str, str]) -> FileRecord:  # noqa: ANN401
+    distribution = r.string(doc, "distribution", f"{field}.distribution")
+    patches = r.items(doc, "patches", f"{field}.patches")
+    if not all(isinstance(name, str) for name in patches):
+        raise r.fail(f"{field}.patches", "must be a list of patch file names")
+    # Manifests written before records carried their version: the version the manifest lists for the
+    # distribution is the one the record was made against.
+    version = r.string(doc, "version", f"{field}.version") if "version" in doc else versions.get(distribution, "")
+    record_hash = doc.get("record_hash")
+    if record_hash is not None and not isinstance(record_hash, str):
+        raise r.fail(f"{field}.record_hash", f"must be a RECORD hash string or null, not {_kind(record_hash)}")
+    return FileRecord(
+        path=r.path(doc, "path", f"{field}.path"),
+        distribution=distribution,
+        pre_sha256=r.digest(doc, "pre_sha256", f"{field}.pre_sha256"),
+        post_sha256=r.digest(doc, "post_sha256", f"{field}.post_sha256"),
+        pre_mode=r.mode(doc, "pre_mode", f"{field}.pre_mode"),
+        post_mode=r.mode(doc, "post_mode", f"{field}.post_mode"),
+        patches=tuple(patches),
+        version=version,
+        record_hash=record_hash,
+    )
+
+
+def _read_manifest(r: StateReader, doc: Any) -> Manifest:  # noqa: ANN401 - JSON
+    versions = r.strings(doc, "distributions", "distributions")
+    files = [_read_file(r, f, f"files[{i}]", versions) for i, f in enumerate(r.items(doc, "files", "files"))]
+    seen: set[str] = set()
+    for i, record in enumerate(files):
+        if record.path in seen:
+            raise r.fail(f"files[{i}].path", f"{record.path!r} is recorded twice")
+        seen.add(record.path)
+    return Manifest(
+        tool_version=r.string(doc, "tool_version", "tool_version"),
+        target=r.string(doc, "target", "target"),
+        time=r.string(doc, "time", "time"),
+        distributions=tuple(versions.items()),
+        patches=tuple(_read_patch(r, p, f"patches[{i}]") for i, p in enumerate(r.items(doc, "patches", "patches"))),
+        files=tuple(files),
+    )

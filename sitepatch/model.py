@@ -17,11 +17,48 @@ if TYPE_CHECKING:
     from packaging.specifiers import SpecifierSet
     from packaging.version import Version
 
-__all__ = ["FileKind", "FilePatch", "Hunk", "Line", "LineKind", "Patch", "PatchHeader"]
+__all__ = ["FileKind", "FilePatch", "Hunk", "Line", "LineKind", "Patch", "PatchHeader", "path_problem"]
 
 
 def __dir__() -> list[str]:
     return __all__
+
+
+_METADATA_SUFFIXES = (".dist-info", ".egg-info", ".data")
+_STATE_DIR = ".sitepatch"
+
+
+def path_problem(path: str) -> str | None:
+    """Why ``path`` may not name a file sitepatch writes, or ``None`` when it may.
+
+    One rule for every path that reaches the writer, from a patch, the manifest or the journal: relative
+    to site-packages, POSIX, no empty, ``.`` or ``..`` component, no backslash or control character, and
+    never inside a ``.dist-info``/``.egg-info``/``.data`` directory (the installer's own records) or
+    sitepatch's state directory.
+
+    >>> path_problem("litellm/proxy/x.py") is None
+    True
+    >>> path_problem("../x.py")
+    "empty, '.' and '..' components are refused"
+    >>> path_problem("litellm-1.0.dist-info/RECORD")
+    "the installer's metadata (litellm-1.0.dist-info) is never patched"
+    """
+    if not path:
+        return "the path is empty"
+    if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
+        return "absolute paths are refused: paths are relative to site-packages"
+    if "\\" in path or any(ord(c) < 32 or c == "\x7f" for c in path):
+        return "backslashes and control characters are refused"
+    if any("\udc80" <= c <= "\udcff" for c in path):
+        return "the name is not valid UTF-8"
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return "empty, '.' and '..' components are refused"
+    if parts[0] == _STATE_DIR:
+        return f"sitepatch's own state directory ({_STATE_DIR}) is never patched"
+    if parts[0].endswith(_METADATA_SUFFIXES):
+        return f"the installer's metadata ({parts[0]}) is never patched"
+    return None
 
 
 class LineKind(enum.Enum):
@@ -193,6 +230,8 @@ class Patch:
     files: tuple[FilePatch, ...] = field(repr=False)
     header_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False, repr=False)
     """The patch-file line of each header key (lower-case), for error messages."""
+    depends: tuple[str, ...] = ()
+    """The patch ids (``Depends:``) that must be selected whenever this patch is."""
 
     @property
     def display(self) -> str:

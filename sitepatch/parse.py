@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
@@ -22,8 +23,8 @@ from unidiff.errors import UnidiffParseError
 from unidiff.patch import Hunk as UnidiffHunk
 from unidiff.patch import PatchedFile, PatchSet
 
-from sitepatch.errors import PatchParseError, PatchSetError
-from sitepatch.model import FileKind, FilePatch, Hunk, Line, LineKind, Patch, PatchHeader
+from sitepatch.errors import PatchParseError, PatchSetError, TargetError
+from sitepatch.model import FileKind, FilePatch, Hunk, Line, LineKind, Patch, PatchHeader, path_problem
 
 __all__ = [
     "KNOWN_KEYS",
@@ -46,6 +47,7 @@ REQUIRED_KEYS = ("Subject", "Package", "Versions")
 KNOWN_KEYS = (
     *REQUIRED_KEYS,
     "Requires",
+    "Depends",
     "Description",
     "Origin",
     "Bug",
@@ -68,6 +70,13 @@ _NAME = re.compile(
 )
 _KEY = re.compile(rb"^(?P<key>[A-Za-z][A-Za-z0-9-]*):(?:[ \t]+(?P<value>.*))?$")
 _DIFF_START = (b"diff ", b"--- ", b"Index: ", b"@@ ", b"+++ ")
+_HUNK_HEADER = re.compile(rb"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@(?:[ \t].*)?$")
+_PATCH_ID = re.compile(r"^\d{4}$")
+_EMPTY_HINTS = {
+    "subject": "write a one-line summary of the change",
+    "package": "name the distribution whose files the patch changes, e.g. 'Package: litellm'",
+    "versions": "give the versions it applies to, e.g. 'Versions: >=1.80,<1.82' ('>=0' for every version)",
+}
 _MODE_SYMLINK = 0o120000
 _MODE_GITLINK = 0o160000
 
@@ -162,10 +171,13 @@ def _check_keys(header: _Header) -> None:
         close = difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else f"; known fields: {', '.join(KNOWN_KEYS)} (or X-*)"
         header.problem(header.lines[low], f"unknown header field {key!r}{hint}")
-    present = {key.lower() for key, _ in header.fields}
+    present = {key.lower(): value for key, value in header.fields}
     for key in REQUIRED_KEYS:
         if key.lower() not in present:
             header.problem(1, f"missing required header field '{key}:' (required: {', '.join(REQUIRED_KEYS)})")
+        elif not present[key.lower()].strip():
+            # An empty Versions would match every version and an empty Package would skip silently.
+            header.problem(header.lines[key.lower()], f"{key}: is empty; {_EMPTY_HINTS[key.lower()]}")
 
 
 def _specifier_hint(text: str) -> str:
@@ -209,11 +221,10 @@ def _clean_path(raw: str, *, display: str, line: int) -> str | None:
     if len(parts) < 2 or parts[0] not in ("a", "b"):
         msg = f"path {raw!r} lacks the a/ or b/ prefix that 'patch -p1' strips; write a/{raw} and b/{raw}"
         raise PatchParseError(display, line, msg)
-    rest = parts[1:]
-    if any(part in ("", ".", "..") for part in rest) or "\\" in raw or any(ord(c) < 32 or c == "\x7f" for c in raw):
-        msg = f"unsafe path {raw!r}: empty, '.', '..' components, backslashes and control characters are refused"
-        raise PatchParseError(display, line, msg)
-    return str(PurePosixPath(*rest))
+    problem = path_problem("/".join(parts[1:]))
+    if problem is not None:
+        raise PatchParseError(display, line, f"unsafe path {raw!r}: {problem}")
+    return str(PurePosixPath(*parts[1:]))
 
 
 _NO_NEWLINE = b"\\ No newline at end of file"
@@ -316,6 +327,15 @@ def _convert_file(pf: PatchedFile, offset: int, display: str, raw_lines: list[by
     source = _clean_path(pf.source_file, display=display, line=line)
     target = _clean_path(pf.target_file, display=display, line=line)
     is_copy = any(x.startswith("copy from ") for x in info)
+    is_rename = any(x.startswith("rename from ") for x in info)
+    if source is not None and target is not None and source != target and not (is_copy or is_rename):
+        # GNU patch would edit the '---' file in place, the old code renamed it: git apply's refusal is safest.
+        msg = (
+            f"--- a/{source} and +++ b/{target} name different files, but there is no 'rename from' or "
+            "'copy from' header; sitepatch refuses this, as git apply does: give both lines the same path, "
+            "or make the rename with 'git diff -M'"
+        )
+        raise PatchParseError(display, line, msg)
     if source is None and target is None:
         raise PatchParseError(display, line, "both sides of the file are /dev/null")
     if source is None:
@@ -344,7 +364,19 @@ def _convert_file(pf: PatchedFile, offset: int, display: str, raw_lines: list[by
     )
 
 
+def _check_hunk_starts(raw_lines: list[bytes], start: int, display: str) -> None:
+    """Refuse an ``@@`` line that is not a hunk header: unidiff would skip it and blame the file's first line."""
+    for index in range(start, len(raw_lines)):
+        raw = raw_lines[index]
+        text = _strip_eol(raw)[0].rstrip(b"\r")
+        if raw.startswith(b"@@") and not _HUNK_HEADER.match(text):
+            shown = text[:60].decode("utf-8", "replace")
+            msg = f"malformed hunk header {shown!r}; it must read '@@ -START,COUNT +START,COUNT @@'"
+            raise PatchParseError(display, index + 1, msg)
+
+
 def _parse_diff(raw_lines: list[bytes], start: int, display: str) -> tuple[FilePatch, ...]:
+    _check_hunk_starts(raw_lines, start, display)
     source = _LineSource(raw_lines, start)
     try:
         try:
@@ -426,6 +458,38 @@ def _check_hunk_headers(raw_lines: list[bytes], start: int, display: str) -> Non
             endings.setdefault(eol, index + 1)
 
 
+def _without_crlf(raw_lines: list[bytes]) -> list[bytes]:
+    """Strip the CR of every CRLF line when every diff header line ends in CRLF, as GNU patch does.
+
+    A patch file converted to CRLF as a whole (an editor, a mail client, ``git config core.autocrlf``) then
+    reads like the LF file it was made from; line endings of the target are matched as always (an LF hunk
+    line matches a CRLF file line). Mixed endings in header lines are refused by :func:`_check_hunk_headers`.
+    """
+    headers = [raw for raw in raw_lines if raw.startswith((b"@@ ", b"--- ", b"+++ ", b"diff "))]
+    if not headers or not all(raw.endswith(b"\r\n") for raw in headers):
+        return raw_lines
+    return [raw[:-2] + b"\n" if raw.endswith(b"\r\n") else raw for raw in raw_lines]
+
+
+def _depends(fields: PatchHeader, header: _Header, number: str) -> tuple[str, ...]:
+    text = fields.get("Depends")
+    if text is None:
+        return ()
+    found: list[str] = []
+    for item in re.split(r"[,\s]+", text.strip()):
+        if not item:
+            continue
+        if not _PATCH_ID.match(item):
+            header.problem(header.lines["depends"], f"Depends: {item!r} is not a patch id (four digits, e.g. 0004)")
+        elif item == number:
+            header.problem(header.lines["depends"], f"Depends: {item} is this patch's own id")
+        elif item not in found:
+            found.append(item)
+    if not found and not header.problems:
+        header.problem(header.lines["depends"], "Depends: is empty; list patch ids such as '0004, 0007'")
+    return tuple(found)
+
+
 def parse_patch(data: bytes, *, path: Path, display: str | None = None) -> Patch:
     """Parse one patch file.
 
@@ -448,6 +512,7 @@ def parse_patch(data: bytes, *, path: Path, display: str | None = None) -> Patch
         if len(raw) > MAX_LINE_BYTES:
             msg = f"line is {len(raw)} bytes long, over the {MAX_LINE_BYTES} byte limit"
             raise PatchParseError(shown, index + 1, msg)
+    raw_lines = _without_crlf(raw_lines)
     header, start = _read_header(raw_lines, shown)
     _check_keys(header)
     fields = PatchHeader(tuple(header.fields))
@@ -479,6 +544,7 @@ def parse_patch(data: bytes, *, path: Path, display: str | None = None) -> Patch
             header.problem(
                 line, f"Applied-Upstream: {text!r} must start with the version that has the fix, e.g. '1.80.16'"
             )
+    depends = _depends(fields, header, number)
     if header.problems:
         if len(header.problems) == 1:
             raise header.problems[0]
@@ -500,6 +566,7 @@ def parse_patch(data: bytes, *, path: Path, display: str | None = None) -> Patch
         header=fields,
         files=files,
         header_lines=dict(header.lines),
+        depends=depends,
     )
 
 
@@ -513,6 +580,7 @@ def parse_diff(data: bytes, *, display: str) -> tuple[FilePatch, ...]:
         if len(raw) > MAX_LINE_BYTES:
             msg = f"line is {len(raw)} bytes long, over the {MAX_LINE_BYTES} byte limit"
             raise PatchParseError(display, index + 1, msg)
+    raw_lines = _without_crlf(raw_lines)
     _check_hunk_headers(raw_lines, 0, display)
     return _parse_diff(raw_lines, 0, display)
 
@@ -521,14 +589,23 @@ def load_patches(directory: Path) -> tuple[Patch, ...]:
     """Parse every ``*.diff`` in ``directory``, in file-name order.
 
     :raises PatchSetError: listing every file that failed to parse (nothing is returned then).
-    :raises PatchParseError: when exactly one file failed.
+    :raises TargetError: when ``directory`` is not a directory (a usage error, not a patch's fault).
     """
     if not directory.is_dir():
         msg = f"{directory}: patch directory not found; pass --patches DIR"
-        raise PatchSetError([msg])
+        raise TargetError(msg)
     patches: list[Patch] = []
     problems: list[str] = []
     for path in sorted(directory.glob("*.diff")):
+        try:
+            kind = path.stat().st_mode
+        except OSError as err:
+            problems.append(f"{path}: cannot read: {err.strerror or err}")
+            continue
+        if not stat.S_ISREG(kind):
+            # Opening a FIFO would block the run forever, and a device or socket is no patch either.
+            problems.append(f"{path}: not a regular file; patch files must be plain files (remove or rename it)")
+            continue
         try:
             patches.append(parse_patch(path.read_bytes(), path=path))
         except PatchSetError as err:

@@ -12,11 +12,12 @@ patch removed from the set is undone, and a run with nothing new writes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sitepatch.dist import Target, file_digest, record_digest
+from sitepatch.dist import Distribution, Target, file_digest, record_digest
 from sitepatch.locate import Ambiguous, Image, Placement, locate, nearest
 from sitepatch.manifest import FileRecord, Manifest
 from sitepatch.model import FileKind, FilePatch, Hunk, Line, LineKind, Patch
@@ -33,6 +34,7 @@ __all__ = [
     "apply_file_patch",
     "fingerprint",
     "plan_run",
+    "split_stale",
 ]
 
 
@@ -214,6 +216,11 @@ def _failed_hunk(image: Image, hunk: Hunk, expected: int, result: Placement | Am
     )
 
 
+def _uniform(hunks: Sequence[HunkResult], status: str) -> tuple[HunkResult, ...]:
+    """The hunks with the file's verdict, so that no hunk contradicts its file."""
+    return tuple(h if h.status == status else dataclasses.replace(h, status=status) for h in hunks)
+
+
 def _rank(found: Placement | Ambiguous | None, expected: int) -> tuple[int, int] | None:
     if not isinstance(found, Placement):
         return None
@@ -349,15 +356,30 @@ class _Work:
         self.current[path] = state
         self.owners[path] = package
         base, problem = self._pristine_of(path, package, state)
+        pristine = base
         if problem:
             if self.force:
                 self.warnings.append(f"{problem}; --force: patching it as it is")
                 base = state
+                # A file sitepatch patched and the user then edited: its pristine image is still the one
+                # kept, so the record (and revert) keep it instead of taking the edited file as pristine.
+                pristine = self._kept_pristine(path, base)
             else:
                 self.problems.append(problem)
         self.images[path] = base
-        self.pristine[path] = base
+        self.pristine[path] = pristine
         return base
+
+    def _kept_pristine(self, path: str, fallback: FileState | None) -> FileState | None:
+        record = self.manifest.file(path) if self.manifest else None
+        if record is None:
+            return fallback
+        if record.pre_sha256 is None:
+            return None
+        kept = self.reader.pristine(path)
+        if kept is None or file_digest(kept) != record.pre_sha256:
+            return fallback
+        return FileState(kept, record.pre_mode if record.pre_mode is not None else 0o644)
 
     def _pristine_of(self, path: str, package: str, state: FileState | None) -> tuple[FileState | None, str]:
         record = self.manifest.file(path) if self.manifest else None
@@ -417,6 +439,8 @@ def _patch_result(work: _Work, patch: Patch, max_fuzz: int) -> PatchResult:
             unsafe = work.reader.unsafe(path)
             if dist is not None and not dist.owns(path):
                 unsafe = unsafe or f"{path} is not a file of {patch.package} (not in its RECORD or its packages)"
+            elif dist is not None and path not in dist.record:
+                unsafe = unsafe or _claimed_by_other(work.target, dist, path)
             if unsafe:
                 reason = f"{patch.display}:{fp.diff_line_no}: {unsafe}"
                 files.append(FileResult(fp.path, fp.kind.value, FAILED, (), reason))
@@ -442,6 +466,23 @@ def _patch_result(work: _Work, patch: Patch, max_fuzz: int) -> PatchResult:
     for path in staged:
         work.touched_by.setdefault(path, []).append(patch.name)
     return PatchResult(patch, APPLIED, "", tuple(files))
+
+
+def _claimed_by_other(target: Target, dist: Distribution, path: str) -> str | None:
+    """Why a new file ``path`` belongs to another distribution than ``dist``, or ``None``.
+
+    Namespace packages share directories (``google/`` of protobuf and google-auth): the distribution whose
+    own files sit deepest on the way to ``path`` owns it; a tie is refused too.
+    """
+    mine = dist.owner_depth(path) or 0
+    first = path.split("/", 1)[0]
+    for other in target.distributions.values():
+        if other.name == dist.name or first not in other.top_levels:
+            continue
+        theirs = other.owner_depth(path)
+        if theirs is not None and theirs >= mine:
+            return f"{path} is not a file of {dist.name}: its directory holds files of {other.name}"
+    return None
 
 
 def _failure_line(result: FileResult, file_line: int) -> int:
@@ -479,19 +520,13 @@ def _file_result(
         source = fp.source_path
         assert source is not None
         state = image(source)
+        if kind is FileKind.DELETE:
+            return _delete_result(fp, state, staged)
         if state is None:
-            if kind is FileKind.DELETE:
-                return FileResult(fp.path, kind.value, ALREADY, (), "already deleted")
             return FileResult(fp.path, kind.value, FAILED, (), "file not found")
         new, hunks, status = apply_file_patch(state.data, fp, max_fuzz=max_fuzz)
         if status == FAILED:
             return FileResult(fp.path, kind.value, FAILED, hunks, _describe_failure(hunks))
-        if kind is FileKind.DELETE:
-            if status == APPLIED and new:
-                reason = "not deleting: the file has more content than the patch removes"
-                return FileResult(fp.path, kind.value, FAILED, hunks, reason)
-            staged[source] = None
-            return FileResult(fp.path, kind.value, APPLIED, hunks)
         mode = fp.new_mode & 0o777 if fp.new_mode is not None else state.mode
         if status == ALREADY and mode == state.mode:
             return FileResult(fp.path, kind.value, ALREADY, hunks)
@@ -504,7 +539,7 @@ def _file_result(
         new, hunks, status = apply_file_patch(None, fp, max_fuzz=0)
         if existing is not None and existing.data:
             if existing.data == new:
-                return FileResult(fp.path, kind.value, ALREADY, hunks)
+                return FileResult(fp.path, kind.value, ALREADY, _uniform(hunks, ALREADY))
             return FileResult(fp.path, kind.value, FAILED, hunks, "the patch creates this file, but it already exists")
         staged[target] = FileState(new or b"", fp.new_mode & 0o777 if fp.new_mode is not None else 0o644)
         return FileResult(fp.path, kind.value, status, hunks)
@@ -533,6 +568,64 @@ def _file_result(
     return FileResult(fp.path, kind.value, APPLIED, hunks)
 
 
+def _delete_result(fp: FilePatch, state: FileState | None, staged: dict[str, FileState | None]) -> FileResult:
+    """A deletion removes the file only when its bytes are exactly the patch's removed lines, all of them.
+
+    A hunk's empty post-image "matches anywhere", so judging a deletion hunk by hunk would delete files
+    of any content; ``--force`` does not change this (it only lets a modified file be patched).
+    """
+    kind = fp.kind.value
+    if state is None:
+        gone = tuple(HunkResult(h.index, ALREADY, None, 0, 0, h.diff_line_no, h.source_start) for h in fp.hunks)
+        return FileResult(fp.path, kind, ALREADY, gone, "already deleted")
+    expected = b"".join(line.text + line.eol for hunk in fp.hunks for line in hunk.source_lines())
+    if state.data != expected:
+        shown = f"{len(state.data)} bytes on disk, {len(expected)} removed by the patch"
+        reason = f"not deleting: the file is not the one the patch deletes ({shown}); its content differs"
+        image = Image(state.data)
+        failed = tuple(_failed_hunk(image, hunk, max(hunk.source_start - 1, 0), None) for hunk in fp.hunks)
+        return FileResult(fp.path, kind, FAILED, failed, reason)
+    staged[fp.path] = None
+    placed = tuple(
+        HunkResult(h.index, APPLIED, h.source_start or 1, 0, 0, h.diff_line_no, h.source_start or 1) for h in fp.hunks
+    )
+    return FileResult(fp.path, kind, APPLIED, placed)
+
+
+def split_stale(manifest: Manifest | None, target: Target) -> tuple[Manifest | None, tuple[str, ...]]:
+    """Drop the file records made against another release than the one installed, saying why for each.
+
+    A record's pristine copy belongs to the release it was made against; after an upgrade (or a reinstall
+    from another build) writing it would put the old release's bytes into the new install. So such records
+    are dropped, and planning starts from the files now installed, checked against the new RECORD.
+
+    :returns: the manifest without those records, and one sentence for each record dropped.
+    """
+    if manifest is None:
+        return None, ()
+    kept: list[FileRecord] = []
+    notes: list[str] = []
+    for record in manifest.files:
+        dist = target.get(record.distribution)
+        if dist is None:
+            why = f"{record.distribution} is no longer installed"
+        elif record.version and record.version != str(dist.version):
+            why = f"installed: {dist.name} {dist.version}"
+        elif record.record_hash is not None and dist.record.get(record.path) != record.record_hash:
+            why = f"{dist.name} {dist.version} was reinstalled from another build (its RECORD hash changed)"
+        else:
+            kept.append(record)
+            continue
+        made = f"{record.distribution} {record.version}" if record.version else record.distribution
+        notes.append(
+            f"{record.path}: dropped the record made against {made} ({why}); "
+            "its pristine copy is not written into this install"
+        )
+    if not notes:
+        return manifest, ()
+    return dataclasses.replace(manifest, files=tuple(kept)), tuple(notes)
+
+
 def plan_run(  # noqa: PLR0913 - the run's inputs, each distinct
     decisions: Sequence[Decision],
     target: Target,
@@ -551,7 +644,9 @@ def plan_run(  # noqa: PLR0913 - the run's inputs, each distinct
     :param force: patch files that are not pristine as they are, with a warning, instead of refusing.
     :returns: the plan; ``plan.ok`` says whether it may be written.
     """
+    manifest, stale = split_stale(manifest, target)
     work = _Work(reader=reader, target=target, manifest=manifest, force=force)
+    work.warnings.extend(stale)
     results: list[PatchResult] = []
     for decision in decisions:
         if not decision.selected:
@@ -565,6 +660,10 @@ def plan_run(  # noqa: PLR0913 - the run's inputs, each distinct
         dropped = [record.name for record in manifest.patches if record.name not in selected_names]
         for file_record in manifest.files:
             if file_record.path not in work.images and target.get(file_record.distribution) is not None:
+                unsafe = reader.unsafe(file_record.path)
+                if unsafe:
+                    work.problems.append(f"the manifest records {unsafe}; refusing to read or write it")
+                    continue
                 work.base(file_record.path, file_record.distribution)
     recorded = _recorded_patches(manifest, results)
     final = _final_results(results, work, recorded, manifest)
@@ -578,6 +677,7 @@ def plan_run(  # noqa: PLR0913 - the run's inputs, each distinct
                 FileChange(path, work.owners[path], before, after, pristine, tuple(work.touched_by.get(path, ())))
             )
         if after != pristine:
+            dist = target.get(work.owners[path])
             records.append(
                 FileRecord(
                     path=path,
@@ -587,6 +687,8 @@ def plan_run(  # noqa: PLR0913 - the run's inputs, each distinct
                     pre_mode=pristine.mode if pristine is not None else None,
                     post_mode=after.mode if after is not None else None,
                     patches=tuple(work.touched_by.get(path, ())),
+                    version=str(dist.version) if dist is not None else "",
+                    record_hash=(dist.record.get(path) or None) if dist is not None else None,
                 )
             )
     return Plan(
@@ -617,7 +719,10 @@ def _final_results(
         if result.status == APPLIED and result.patch.name in recorded and manifest is not None:
             paths = {p for fp in result.patch.files for p in (fp.source_path, fp.target_path) if p is not None}
             if all(_still_recorded(manifest.file(p), work.current.get(p)) for p in paths):
-                result = PatchResult(result.patch, ALREADY, "applied by an earlier run", result.files)  # noqa: PLW2901
+                files = tuple(
+                    dataclasses.replace(f, status=ALREADY, hunks=_uniform(f.hunks, ALREADY)) for f in result.files
+                )
+                result = PatchResult(result.patch, ALREADY, "applied by an earlier run", files)  # noqa: PLW2901
         final.append(result)
     return tuple(final)
 

@@ -18,7 +18,7 @@ def __dir__() -> list[str]:
 def manifest_for(plan: Plan, previous: Manifest | None) -> Manifest | None:
     """The manifest describing the target once ``plan`` is written (``previous`` if nothing changes).
 
-    :returns: ``None`` when nothing is applied at all.
+    :returns: ``None`` when nothing is applied and nothing was before (an empty manifest when it was).
     """
     touched = {name for record in plan.records for name in record.patches}
     patches = []
@@ -47,8 +47,9 @@ def manifest_for(plan: Plan, previous: Manifest | None) -> Manifest | None:
                 files=files if status == APPLIED else (),
             )
         )
-    if not patches and not plan.records:
+    if not patches and not plan.records and previous is None:
         return None
+    # With a manifest from before, an empty one is written: "nothing applied now" is a state status can check.
     names = {p.package for p in patches} | {r.distribution for r in plan.records}
     versions = {str(k): str(v) for k, v in plan.target.versions.items()}
     distributions = tuple((n, versions[n]) for n in sorted(names) if n in versions)

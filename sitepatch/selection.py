@@ -55,7 +55,8 @@ def select_patches(patches: Sequence[Patch], versions: Mapping[NormalizedName, V
     A patch is selected when its package is installed at a version inside ``Versions``, below
     ``Applied-Upstream`` (if given), and every ``Requires`` holds. Prereleases count as versions like any other.
 
-    :raises PatchSetError: when two variants of one patch number are both selected, naming both files.
+    :raises PatchSetError: when two variants of one patch number are both selected, naming both files, or
+        when a selected patch ``Depends:`` on a patch that is not selected, naming both.
     """
     decisions = tuple(_decide(p, versions) for p in patches)
     chosen: dict[str, Patch] = {}
@@ -74,6 +75,35 @@ def select_patches(patches: Sequence[Patch], versions: Mapping[NormalizedName, V
             )
         else:
             chosen[patch.number] = patch
+    problems.extend(_missing_dependencies(decisions, chosen, versions))
     if problems:
         raise PatchSetError(problems)
     return decisions
+
+
+def _missing_dependencies(
+    decisions: Sequence[Decision], chosen: Mapping[str, Patch], versions: Mapping[NormalizedName, Version]
+) -> list[str]:
+    """Every ``Depends:`` of a selected patch whose patch is not selected, as a sentence naming both."""
+    problems: list[str] = []
+    for decision in decisions:
+        patch = decision.patch
+        if not decision.selected:
+            continue
+        for number in patch.depends:
+            if number in chosen:
+                continue
+            variants = [d for d in decisions if d.patch.number == number]
+            installed = versions.get(canonicalize_name(patch.package))
+            if variants:
+                why = "; ".join(f"{d.patch.path}: {d.reason}" for d in variants)
+                what = f"widen the Versions of patch {number} or narrow those of {patch.name}"
+            else:
+                why = f"there is no patch {number} in {patch.path.parent}"
+                what = f"add patch {number} or remove the Depends line"
+            line = patch.header_lines.get("depends", 0)
+            problems.append(
+                f"{patch.display}:{line}: Depends: {number}, but patch {number} is not selected for "
+                f"{patch.package} {installed} ({why}); {what}"
+            )
+    return problems

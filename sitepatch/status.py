@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sitepatch.dist import Target, file_digest
 from sitepatch.manifest import FileRecord, Manifest
-from sitepatch.plan import FileState, Reader, fingerprint
+from sitepatch.plan import FileState, Reader, fingerprint, split_stale
 
 __all__ = ["FileStatus", "PatchStatus", "RevertPlan", "StatusReport", "plan_revert", "status_of"]
 
@@ -124,13 +124,25 @@ class RevertPlan:
     """Files already back to pristine."""
 
 
-def plan_revert(manifest: Manifest, reader: Reader, *, force: bool = False) -> RevertPlan:
-    """Plan restoring every file the manifest records; refuse files changed since, unless ``force``."""
+def plan_revert(manifest: Manifest, reader: Reader, *, force: bool = False, target: Target | None = None) -> RevertPlan:
+    """Plan restoring every file the manifest records; refuse files changed since, unless ``force``.
+
+    :param target: the installed distributions; records made against another release than the installed
+        one are left alone (never ``force``d): their pristine copies belong to the old release.
+    """
     changes: list[tuple[str, FileState | None, FileState | None]] = []
     problems = []
-    warnings = []
+    warnings: list[str] = []
     unchanged = []
+    if target is not None:
+        current, stale = split_stale(manifest, target)
+        warnings.extend(f"{note}; left as installed" for note in stale)
+        manifest = current or manifest
     for record in manifest.files:
+        unsafe = reader.unsafe(record.path)
+        if unsafe:
+            problems.append(f"the manifest records {unsafe}; refusing to write it")
+            continue
         state = reader.read(record.path)
         if record.is_pre(*fingerprint(state)):
             unchanged.append(record.path)

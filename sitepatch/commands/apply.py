@@ -11,6 +11,7 @@ from sitepatch.apply import DiskReader, StateDir, apply_plan
 from sitepatch.commands._outcome import EXIT_FAILED, EXIT_OK, Outcome, distributions, target_root
 from sitepatch.commands._render import hunk_lines, patch_doc, summary
 from sitepatch.dist import Target
+from sitepatch.errors import TargetError
 from sitepatch.manifest import Manifest
 from sitepatch.parse import load_patches
 from sitepatch.plan import ALREADY, APPLIED, FAILED, SKIPPED, plan_run
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace, *, hook: Callable[[str], None] | None = None) 
     """
     dry_run = args.command == "check" or bool(getattr(args, "dry_run", False))
     root = target_root(args)
-    target = Target.open(root)
+    target = _installed(Target.open(root))
     patches = load_patches(args.patches)
     decisions = select_patches(patches, target.versions)
     state = StateDir(target.root)
@@ -46,6 +47,17 @@ def run(args: argparse.Namespace, *, hook: Callable[[str], None] | None = None) 
     with state.lock(timeout=args.lock_timeout):
         recovered = state.recover()
         return _render_apply(args, target, decisions, state, reader, dry_run=False, hook=hook, recovered=recovered)
+
+
+def _installed(target: Target) -> Target:
+    """``target``, which must hold at least one installed distribution (else a wrong --site-packages)."""
+    if not target.distributions and not target.problems:
+        msg = (
+            f"{target.root}: nothing is installed here (no *.dist-info directory); "
+            "pass the site-packages of the environment to patch (--site-packages DIR or --python PATH)"
+        )
+        raise TargetError(msg)
+    return target
 
 
 def _render_apply(  # noqa: PLR0913 - one call site, all inputs of the rendering

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace, *, hook: Callable[[str], None] | None = None) 
                 "problems": [],
             }
             return Outcome(doc, (f"target: {target.root}", "nothing to revert: no sitepatch manifest here"), EXIT_OK)
-        plan = plan_revert(manifest, reader, force=args.force)
+        plan = plan_revert(manifest, reader, force=args.force, target=target)
         ok = not plan.problems
         if ok and not args.dry_run:
             state.commit(

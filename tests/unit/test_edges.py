@@ -90,7 +90,7 @@ def test_a_stray_file_where_a_patch_creates_one_is_refused(run: Run, site: Path,
         pytest.param(
             {"demo/old.py": b"bye\nmore\n"},
             b"--- a/demo/old.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-bye\n",
-            "not deleting: the file has more content than the patch removes",
+            "not deleting: the file is not the one the patch deletes",
             id="delete a file with more content",
         ),
         pytest.param(

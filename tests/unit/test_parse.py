@@ -6,7 +6,7 @@ import pytest
 from packaging.version import Version
 
 from fakesite import make_diff
-from sitepatch.errors import PatchParseError, PatchSetError
+from sitepatch.errors import PatchParseError, PatchSetError, TargetError
 from sitepatch.model import FileKind, LineKind
 from sitepatch.parse import load_patches, parse_patch
 
@@ -235,5 +235,5 @@ def test_load_patches_orders_by_name_and_ignores_other_files(tmp_path: Path) -> 
 
 
 def test_a_missing_patch_directory_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(PatchSetError, match="patch directory not found"):
+    with pytest.raises(TargetError, match="patch directory not found"):
         load_patches(tmp_path / "nope")
