@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from fakesite import SOURCE, make_diff, make_site, snapshot, write_patch
+from sitepatch.apply import StateDir
 
 Run = Callable[..., tuple[int, str, str]]
 REPO = Path(__file__).resolve().parents[2]
@@ -224,7 +225,7 @@ def interrupted(run: Run, site: Path) -> dict[str, object]:
         pytest.param({"path": None}, "files[0].path", id="null path"),
         pytest.param({"before_sha256": "absent"}, "files[0].before_sha256", id="missing before_sha256"),
         pytest.param({"before_mode": "644"}, "files[0].before_mode", id="string mode"),
-        pytest.param({"txn": "missing"}, "files[0]: its copy", id="missing txn copy"),
+        pytest.param({"txn": "missing"}, "files[0]: its copy", id="missing roll-back copy"),
     ],
 )
 def test_a_bad_journal_is_exit_2_with_a_way_out_and_writes_nothing(
@@ -237,7 +238,9 @@ def test_a_bad_journal_is_exit_2_with_a_way_out_and_writes_nothing(
     entries = journal["files"]
     assert isinstance(entries, list)
     if change.get("txn") == "missing":
-        (site / ".sitepatch/txn/demo/mod.py").unlink()
+        # A first apply rolls back from the pristine copy (the file before the run), kept for revert too.
+        assert entries[0]["kept"] is True
+        (site / ".sitepatch/pristine/demo/mod.py").unlink()
     elif change.get("before_sha256") == "absent":
         del entries[0]["before_sha256"]
     else:
@@ -541,3 +544,32 @@ def test_a_dependency_that_is_selected_is_fine_and_a_bad_depends_value_is_refuse
     code, out, err = run()
     assert code == 1
     assert "0005-on-top.diff:4: Depends: '4' is not a patch id" in out + err
+
+
+# -- roll-back copies ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "second", [pytest.param(False, id="first apply"), pytest.param(True, id="apply over an apply")]
+)
+def test_a_killed_run_rolls_back_from_the_pristine_copy_or_its_own_copy(
+    run: Run, site: Path, patches: Path, second: bool
+) -> None:
+    first = write_patch(patches, "0001-twenty.diff", make_diff(SOURCE, PATCHED, "demo/mod.py"))
+    if second:
+        assert run()[0] == 0
+        # The set grows: the file before the run is the first patch's result, not the pristine image.
+        both = PATCHED.replace(b"line 30\n", b"line thirty\n")
+        first.unlink()
+        write_patch(patches, "0001-twenty.diff", make_diff(SOURCE, both, "demo/mod.py"))
+    before = snapshot(site)
+    journal = interrupted(run, site)
+    (entry,) = journal["files"]  # type: ignore[misc]
+    assert entry["kept"] is (not second)
+    assert (site / ".sitepatch/txn/demo/mod.py").exists() is second
+    # The next run rolls the killed one back first, from whichever copy the journal names.
+    state = StateDir(site)
+    with state.lock():
+        assert state.recover().startswith("rolled back")
+    assert snapshot(site) == before
+    assert not (site / ".sitepatch/txn").exists()
