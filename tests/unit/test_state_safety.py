@@ -573,3 +573,16 @@ def test_a_killed_run_rolls_back_from_the_pristine_copy_or_its_own_copy(
         assert state.recover().startswith("rolled back")
     assert snapshot(site) == before
     assert not (site / ".sitepatch/txn").exists()
+
+
+def test_a_new_sub_package_inside_the_distributions_own_package_is_its_own(
+    run: Run, tmp_path: Path, patches: Path
+) -> None:
+    # As upstream's 1.80.11 adds litellm/llms/litellm_proxy/skills/ where litellm_proxy/ holds only packages.
+    site = make_site(tmp_path / "own", {"pkg/__init__.py": b"", "pkg/llms/proxy/chat/a.py": b"a\n"}, name="pkg")
+    write_patch(
+        patches, "0001-x.diff", make_diff(None, b"new = 1\n", "pkg/llms/proxy/skills/__init__.py"), package="pkg"
+    )
+    code, out, err = run("--site-packages", str(site))
+    assert code == 0, out + err
+    assert (site / "pkg/llms/proxy/skills/__init__.py").read_bytes() == b"new = 1\n"
