@@ -58,7 +58,9 @@ def test_every_sigterm_or_sigint_leaves_the_target_pristine_or_patched_before_ex
         assert stats.exit_codes is not None
         key = str(proc.returncode)
         stats.exit_codes[key] = stats.exit_codes.get(key, 0) + 1
-        assert proc.returncode in (0, 130, 143, -signal.SIGTERM), (trial, proc.returncode, err)
+        # -SIGTERM/-SIGINT: the signal came while the interpreter was starting or finalizing, outside Python's
+        # handlers (seen under load); the state checks below still hold the target to pristine or patched.
+        assert proc.returncode in (0, 130, 143, -signal.SIGTERM, -signal.SIGINT), (trial, proc.returncode, err)
         state = tree(world.site)
         assert not journal.exists(), (trial, delay)
         assert not list(world.site.rglob(f"*{TMP_SUFFIX}")), (trial, delay)
