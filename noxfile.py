@@ -1,9 +1,12 @@
 """Sessions for the engine and for the LiteLLM patch set.
 
 Engine: ``tests`` (unit and property tests) and ``lint``. Patch set, for every pin in ``versions.lock``:
-``patched`` (install the pin, apply the set, verify against the lock, run the regression tests: all pass) and
-``unpatched`` (the same install without patches: every test of every selected patch must fail). ``matrix``
-prints the pins x patches result. ``latest`` tries the newest LiteLLM on the index (not pinned, not default).
+``patched`` (install the pin, apply the set, verify against the lock, run the regression tests: all pass),
+``unpatched`` (the same install without patches: every test of every selected patch shows its defect, every
+test of a patch fixed upstream passes) and ``isolation`` (each selected patch left out in turn: its tests show
+its defect, every other patch's tests pass). Verdicts come from ``tests/regression/conftest.py`` and are
+judged by ``tools/verdicts.py``: a harness error never counts as a defect. ``matrix`` prints the pins x
+patches result. ``latest`` tries the newest LiteLLM on the index (not pinned, not default).
 
 Run ``nox`` for the default sessions, ``nox -l`` to list them all.
 """
@@ -11,18 +14,34 @@ Run ``nox`` for the default sessions, ``nox -l`` to list them all.
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
 import nox
 
+sys.path.insert(0, str(Path(__file__).resolve().parent / "tools"))
+import verdicts  # tools/ is on the path from the line above
+
 nox.needs_version = ">=2024.4.15"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = False
-nox.options.sessions = ["tests", "lint", "patched", "unpatched", "export_upstream", "matrix", "report"]
+nox.options.sessions = [
+    "tests",
+    "lint",
+    "patched",
+    "unpatched",
+    "isolation",
+    "e2e",
+    "export_upstream",
+    "matrix",
+    "report",
+]
 
 ROOT = Path(__file__).resolve().parent
 REPORTS = ROOT / "reports"
+PATCHES = ROOT / "patches"
 RUNTIME = ["unidiff>=0.7.5", "packaging>=22"]
 TEST = ["pytest>=8", "hypothesis>=6.100", "pytest-cov>=5"]
 LOCK: dict[str, Any] = json.loads((ROOT / "versions.lock").read_text(encoding="utf-8"))
@@ -112,10 +131,25 @@ def _numbers(names: list[str]) -> str:
     return ",".join(sorted({name[:4] for name in names}))
 
 
-def _run_regression(session: nox.Session, numbers: str, report: Path, success_codes: list[int] | None = None) -> None:
-    """Run the regression tests of the patches ``numbers`` (comma-separated), writing outcomes to ``report``."""
+def _run_regression(
+    session: nox.Session,
+    numbers: str,
+    report: Path,
+    success_codes: list[int] | None = None,
+    *,
+    harness_tests: bool = False,
+) -> verdicts.Run | None:
+    """Run the regression tests of the patches ``numbers`` (comma-separated); return their verdicts.
+
+    Writes the outcomes per patch to ``report`` and every test's verdict with its reason next to it
+    (``*-verdicts.json``). pytest's exit status 1 (tests failed) is expected; the callers judge the
+    verdicts. Any other status (a collection or import error, no tests) fails the session, unless the
+    caller allows it in ``success_codes``; ``None`` is returned when pytest wrote no verdicts.
+    """
     REPORTS.mkdir(exist_ok=True)
+    verdict_file = report.with_name(report.name.removesuffix(".json") + "-verdicts.json")
     report.unlink(missing_ok=True)
+    verdict_file.unlink(missing_ok=True)
     session.run(
         "python",
         "-m",
@@ -123,9 +157,27 @@ def _run_regression(session: nox.Session, numbers: str, report: Path, success_co
         *REGRESSION_OPTIONS,
         f"--patches={numbers}",
         f"--patch-report={report}",
+        f"--verdicts={verdict_file}",
+        *(["--harness-tests"] if harness_tests else []),
         *session.posargs,
-        success_codes=success_codes or [0],
+        success_codes=success_codes or [0, 1],
     )
+    return verdicts.Run.load(verdict_file) if verdict_file.exists() else None
+
+
+def _fixed_upstream(session: nox.Session, pin: str) -> dict[str, str]:
+    """Number -> Applied-Upstream of the patches fixed upstream on ``pin`` (run in the session's venv)."""
+    out = session.run("python", "tools/verdicts.py", "fixed-upstream", pin, silent=True)
+    found = json.loads(str(out))
+    assert isinstance(found, dict)
+    return {str(k): str(v) for k, v in found.items()}
+
+
+def _outcomes(run: verdicts.Run) -> dict[str, dict[str, str]]:
+    outcomes: dict[str, dict[str, str]] = {}
+    for test in run.tests:
+        outcomes.setdefault(test.patch, {})[test.nodeid] = test.verdict
+    return outcomes
 
 
 def _write_report(name: str, data: dict[str, Any]) -> None:
@@ -133,50 +185,180 @@ def _write_report(name: str, data: dict[str, Any]) -> None:
     (REPORTS / name).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
+def _fail(session: nox.Session, problems: list[str]) -> None:
+    if problems:
+        session.error(f"{len(problems)} problem(s):\n" + "\n".join(problems))
+
+
 @nox.session(python="3.11")
 @nox.parametrize("pin", [nox.param(p, id=p) for p in PINS])
 def patched(session: nox.Session, pin: str) -> None:
-    """Install the pin, apply the patch set strictly (fuzz 0), verify it against versions.lock, run the tests."""
+    """Install the pin, apply the patch set strictly (fuzz 0), verify it against versions.lock, run the tests.
+
+    Every test of every applied patch must pass, and so must the tests of the patches fixed upstream on the
+    pin (with the set applied and them not in it), and the harness's own tests.
+    """
     _install_pin(session, pin)
-    out = session.run("python", "apply_patches.py", "--json", "--max-fuzz", "0", silent=True, success_codes=[0, 1, 2])
+    out = session.run(
+        "python", "apply_patches.py", "--json", "--max-fuzz", "0", "--strict", silent=True, success_codes=[0, 1, 2]
+    )
     doc = json.loads(str(out))
     for patch in doc.get("patches", []):
         session.log(f"{patch['status']:<16}{patch['name']}{': ' + patch['reason'] if patch['reason'] else ''}")
     if not doc.get("ok"):
         session.error(f"applying the patch set to {pin} failed: {doc.get('problems') or doc.get('error')}")
+    if doc.get("uncovered"):
+        # --strict: a pin that keeps a known defect is not a protected install, however well the rest applies.
+        session.error(f"{pin} is NOT protected (no variant covers it): {doc['uncovered']}")
     session.run("python", "apply_patches.py", "lock", "verify", "--pin", pin)
     session.run("python", "apply_patches.py", "status")
     names = _pin_patches(pin)
+    upstream = _fixed_upstream(session, pin)
     report = REPORTS / f"{pin}-patched-tests.json"
-    if names:
-        _run_regression(session, _numbers(names), report)
-    _write_report(f"{pin}-patched.json", {"pin": pin, "apply": doc, "patches": names})
+    numbers = sorted({n[:4] for n in names} | set(upstream))
+    problems: list[str] = []
+    if numbers:
+        run = _run_regression(session, ",".join(numbers), report, harness_tests=True)
+        assert run is not None
+        problems = verdicts.judge_patched(run, pin=pin, selected=names, upstream=upstream)
+    _write_report(
+        f"{pin}-patched.json",
+        {"pin": pin, "apply": doc, "patches": names, "fixed_upstream": upstream, "problems": problems},
+    )
+    _fail(session, problems)
+    session.log(f"all tests of {len(names)} applied and {len(upstream)} fixed-upstream patch(es) pass")
 
 
 @nox.session(python="3.11")
 @nox.parametrize("pin", [nox.param(p, id=p) for p in PINS])
 def unpatched(session: nox.Session, pin: str) -> None:
-    """Install the pin without patches: every test of every patch selected there must fail."""
+    """Install the pin without patches: every test of every selected patch must show its defect.
+
+    And every test of a patch fixed upstream on the pin must pass: the proof that upstream fixed it (when
+    such a patch depends on a patch the pin still needs, ``patched`` proves it instead).
+    """
     _install_pin(session, pin)
     names = _pin_patches(pin)
-    if not names:
-        session.skip(f"no patch is selected for {pin}")
+    upstream = _fixed_upstream(session, pin)
+    depends = verdicts.dependencies(sorted(PATCHES.glob("*.diff")))
+    needed = {n[:4] for n in names}
+    deferred = {n: sorted(depends.get(n, frozenset()) & needed) for n in upstream}
+    deferred = {n: on for n, on in deferred.items() if on}
+    checked = {n: v for n, v in upstream.items() if n not in deferred}
+    if not names and not checked:
+        session.skip(f"no patch is selected or fixed upstream for {pin}")
     report = REPORTS / f"{pin}-unpatched-tests.json"
-    _run_regression(session, _numbers(names), report, success_codes=[0, 1])
-    outcomes: dict[str, dict[str, str]] = json.loads(report.read_text(encoding="utf-8"))
-    problems = []
-    for name in names:
-        tests = outcomes.get(name[:4], {})
-        if not tests:
-            problems.append(f"patch {name} has no regression test that ran on {pin}")
-        for test, verdict in sorted(tests.items()):
-            if verdict != "failed":
-                problems.append(f"patch {name} is no longer needed on {pin}: retire it ({test} {verdict} unpatched)")
-    _write_report(f"{pin}-unpatched.json", {"pin": pin, "patches": names, "tests": outcomes, "problems": problems})
-    if problems:
-        session.error("\n".join(problems))
-    count = sum(len(outcomes.get(n[:4], {})) for n in names)
-    session.log(f"all {count} test(s) of {len(names)} patch(es) fail unpatched")
+    run = _run_regression(session, ",".join(sorted(needed | set(checked))), report)
+    assert run is not None
+    problems = verdicts.judge_unpatched(run, pin=pin, selected=names, upstream=checked)
+    _write_report(
+        f"{pin}-unpatched.json",
+        {
+            "pin": pin,
+            "patches": names,
+            "fixed_upstream": checked,
+            "fixed_upstream_proved_patched": deferred,
+            "tests": _outcomes(run),
+            "problems": problems,
+        },
+    )
+    _fail(session, problems)
+    shown = sum(len(run.of(n)) for n in needed)
+    proved = sum(len(run.of(n)) for n in checked)
+    session.log(
+        f"all {shown} test(s) of {len(needed)} patch(es) show their defect unpatched; "
+        f"all {proved} test(s) of {len(checked)} fixed-upstream patch(es) pass"
+    )
+
+
+@nox.session(python="3.11")
+@nox.parametrize("pin", [nox.param(p, id=p) for p in PINS])
+def isolation(session: nox.Session, pin: str) -> None:
+    """Leave each selected patch out in turn (with the patches that depend on it) and run every test.
+
+    The left-out patch's tests must show its defect, every applied patch's tests must pass: so each
+    patch's tests fail for that patch's own defect, not another's. Writes reports/PIN-isolation.json.
+    """
+    _install_pin(session, pin)
+    names = _pin_patches(pin)
+    if len(names) < 2:
+        session.skip(f"{pin} has {len(names)} selected patch(es): `unpatched` already leaves it out")
+    depends = verdicts.dependencies(sorted(PATCHES.glob("*.diff")))
+    tmp = Path(session.create_tmp())
+    problems: list[str] = []
+    rounds: dict[str, Any] = {}
+    try:
+        for number, also_out in verdicts.leave_one_out(names, depends):
+            out = {number, *also_out}
+            subset = tmp / f"patches-without-{number}"
+            shutil.rmtree(subset, ignore_errors=True)
+            subset.mkdir()
+            for path in sorted(PATCHES.glob("*.diff")):
+                if path.name[:4] not in out:
+                    shutil.copy2(path, subset / path.name)
+            applied = [n for n in names if n[:4] not in out]
+            session.log(f"leaving out {', '.join(sorted(out))}; applying {', '.join(n[:4] for n in applied)}")
+            result = session.run(
+                "python",
+                "apply_patches.py",
+                "--json",
+                "--max-fuzz",
+                "0",
+                "--patches",
+                str(subset),
+                silent=True,
+                success_codes=[0, 1, 2],
+            )
+            doc = json.loads(str(result))
+            if not doc.get("ok"):
+                problems.append(
+                    f"isolation({pin}) without {number}: the rest of the set does not apply: "
+                    f"{doc.get('problems') or doc.get('error')}"
+                )
+                continue
+            run = _run_regression(session, _numbers(names), REPORTS / f"{pin}-isolation-{number}-tests.json")
+            assert run is not None
+            found = verdicts.judge_isolation(run, pin=pin, left_out=number, also_out=also_out, applied=applied)
+            problems.extend(found)
+            rounds[number] = {
+                "left_out": sorted(out),
+                "applied": applied,
+                "tests": _outcomes(run),
+                "problems": found,
+            }
+    finally:
+        session.run("python", "apply_patches.py", "revert", silent=True, success_codes=[0, 1])
+    _write_report(f"{pin}-isolation.json", {"pin": pin, "patches": names, "rounds": rounds, "problems": problems})
+    _fail(session, problems)
+    session.log(f"each of {len(rounds)} patch(es) fails alone for its own defect; the others' tests pass")
+
+
+@nox.session(python="3.11")
+@nox.parametrize("pin", [nox.param(p, id=p) for p in PINS])
+def e2e(session: nox.Session, pin: str) -> None:
+    """Start the patched pin's real proxy (`litellm --config`) on loopback and test 0010 over HTTP.
+
+    Config parsing, route registration and routing are only visible through the real server
+    (tests/e2e: a small upstream on 127.0.0.1, no database, a master key; no network beyond loopback).
+    """
+    if not any(name.startswith("0010") for name in _pin_patches(pin)):
+        session.skip(f"patch 0010 is not selected for {pin}")
+    _install_pin(session, pin)
+    session.run("python", "apply_patches.py", "--max-fuzz", "0")
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "tests/e2e",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "filterwarnings=default",
+        "-o",
+        "testpaths=tests/e2e",
+        "-ra",
+        *session.posargs,
+    )
 
 
 @nox.session(python="3.11")
@@ -238,6 +420,43 @@ def lock(session: nox.Session, pin: str) -> None:
     _install_pin(session, pin)
     session.run("python", "apply_patches.py", "--max-fuzz", "0")
     session.run("python", "apply_patches.py", "lock", "update", "--pin", pin)
+
+
+@nox.session(default=False)
+def sweep(session: nox.Session) -> None:
+    """Plan the patch set against every LiteLLM release on the index (no install): writes reports/sweep.json.
+
+    Default range: the lowest pin to the newest release. Pass options after ``--``, e.g.
+    ``nox -s sweep -- --from 1.83.0 --record coverage.json``. Files are fetched with HTTP range requests and
+    cached in ``$SITEPATCH_CACHE_DIR`` (default ``~/.cache/sitepatch``); a warm run takes seconds.
+    """
+    session.install(*RUNTIME)
+    REPORTS.mkdir(exist_ok=True)
+    session.run("python", "apply_patches.py", "sweep", "-q", "--output", str(REPORTS / "sweep.json"), *session.posargs)
+
+
+@nox.session(default=False)
+def evidence(session: nox.Session) -> None:
+    """Install group representatives and range ends, run their regression tests unpatched and patched.
+
+    Reads reports/sweep.json (``nox -s sweep``); uv makes one venv per release. Spread it over CI jobs with
+    ``nox -s evidence -- --shard 2/4``; merge into the coverage record with ``-- --record coverage.json``.
+    """
+    session.install(*RUNTIME, "uv")
+    args = " ".join(session.posargs).replace("--shard ", "--shard=").split()
+    shard = next((a.split("=", 1)[1] for a in args if a.startswith("--shard=")), "1-1").replace("/", "-")
+    out = session.run(
+        *("python", "apply_patches.py", "evidence", "--json", "--sweep", str(REPORTS / "sweep.json")),
+        *("--work-dir", str(ROOT / ".nox" / "_evidence"), *session.posargs),
+        silent=True,
+        success_codes=[0, 1],
+    )
+    (REPORTS / f"evidence-{shard}.json").write_text(str(out), encoding="utf-8")
+    doc = json.loads(str(out))
+    for entry in doc.get("evidence", []):
+        session.log(f"{entry['release']} {entry['patch']}: unpatched {entry['unpatched']}, patched {entry['patched']}")
+    if not doc.get("ok"):
+        session.error("some patched runs failed or some tests could not run; see the log above")
 
 
 @nox.session(python="3.11", default=False)

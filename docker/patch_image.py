@@ -6,7 +6,8 @@
 1. the litellm installed in DIR must be exactly X.Y.Z (the base image's tag and the build argument agree);
 2. X.Y.Z must be a pin of ``versions.lock``, and every distribution the pin names must be installed at the
    pinned version (the set was tested on exactly that install);
-3. apply the set strictly: ``apply_patches.py --max-fuzz 0``, all or nothing;
+3. apply the set strictly: ``apply_patches.py --max-fuzz 0 --strict``, all or nothing, after a ``check
+   --strict`` that refuses (writing nothing) an install a known defect would stay in (an uncovered patch);
 4. ``lock verify --pin X.Y.Z``: exactly the lock's patches applied, with the lock's post-images;
 5. ``status``: everything recorded is in place;
 6. byte-compile the patched modules: a patch that leaves invalid Python fails the build, and a container that
@@ -133,7 +134,11 @@ def patch_image(site: Path, expected: str, lockfile: Path, patches: Path) -> Non
         raise CheckError(f"{site}: no such site-packages directory; {_hint()}", 2)
     pin = check_versions(site, expected, lockfile, patches)
     common = ["--site-packages", str(site), "--patches", str(patches)]
-    if (code := sitepatch("apply", *common, "--max-fuzz", "0")[0]) != 0:
+    planned = _json(["check", *common, "--max-fuzz", "0"])
+    if planned.get("uncovered"):
+        names = ", ".join(f"{u['patch']} ({u['package']} {u['version']})" for u in planned["uncovered"])
+        raise CheckError(f"this image would NOT be protected: no variant covers {names}; nothing was written")
+    if (code := sitepatch("apply", *common, "--max-fuzz", "0", "--strict")[0]) != 0:
         raise CheckError("applying the patch set failed; nothing was written", code)
     lock = ["lock", "verify", "--pin", pin, "--lockfile", str(lockfile), *common]
     if (code := sitepatch(*lock)[0]) != 0:

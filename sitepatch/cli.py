@@ -19,7 +19,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from sitepatch import __version__
 from sitepatch.commands import EXIT_ENVIRONMENT, EXIT_FAILED, EXIT_INTERRUPTED
@@ -47,6 +47,9 @@ COMMANDS = (
     "import",
     "export",
     "upstream-status",
+    "sweep",
+    "evidence",
+    "constraints",
 )
 MODULES = {
     "apply": "apply",
@@ -60,6 +63,9 @@ MODULES = {
     "import": "importing",
     "export": "export",
     "upstream-status": "upstream",
+    "sweep": "sweep",
+    "evidence": "evidence",
+    "constraints": "constraints",
 }
 """The module of :mod:`sitepatch.commands` that runs each command; each has ``run(args, *, hook) -> Outcome``."""
 
@@ -135,6 +141,9 @@ def _build_parser(default_patches: Path) -> argparse.ArgumentParser:
         sub.add_argument("--force", action="store_true", help="patch files that are not pristine as they are (loudly)")
         if name == "apply":
             sub.add_argument("--dry-run", action="store_true", help="plan and report every verdict; write nothing")
+        sub.add_argument(
+            "--strict", action="store_true", help="exit 1 when a patch leaves this install unprotected (uncovered)"
+        )
     commands.add_parser("status", parents=[common], help="compare the target with the manifest")
     revert = commands.add_parser("revert", parents=[common], help="restore the pristine files of everything applied")
     revert.add_argument("--force", action="store_true", help="also overwrite files changed since they were patched")
@@ -197,10 +206,92 @@ def _build_parser(default_patches: Path) -> argparse.ArgumentParser:
         "upstream-status", parents=[common], help="classify every patch against the installed (newer) release"
     )
     upstream.add_argument("--max-fuzz", type=_fuzz, default=0, metavar="N")
+    _add_sweep_parsers(commands, common)
     lock.add_argument("action", choices=("check", "verify", "update"))
     lock.add_argument("--pin", metavar="ID", help="the pin (verify, update)")
     lock.add_argument("--lockfile", type=Path, metavar="FILE", help="default: versions.lock beside the patch directory")
     return parser
+
+
+DEFAULT_INDEX = "https://pypi.org/pypi"
+"""The JSON API root ``sweep`` reads (kept here, not imported: the parser must stay cheap to build)."""
+
+
+def _add_sweep_parsers(commands: Any, common: argparse.ArgumentParser) -> None:  # noqa: ANN401 - argparse's type
+    sweep = commands.add_parser(
+        "sweep",
+        parents=[common],
+        help="plan every patch against every release on the index (no install)",
+        description=(
+            "For each release of PACKAGE on the index (default: from the lowest pin in versions.lock to the "
+            "newest; final releases only), read RECORD, METADATA and the files the patches touch with HTTP "
+            "range requests (cached), pair it with the litellm-enterprise its [proxy] extra pins, and plan "
+            "every variant in memory. Exit 1 when a selected variant conflicts."
+        ),
+    )
+    sweep.add_argument("--index", default=DEFAULT_INDEX, metavar="URL", help=f"JSON API root (default {DEFAULT_INDEX})")
+    sweep.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="release cache (default: $SITEPATCH_CACHE_DIR, else ~/.cache/sitepatch)",
+    )
+    sweep.add_argument("--offline", action="store_true", help="use only the cache; never ask the index")
+    sweep.add_argument("--package", default="litellm", help="the swept distribution (default litellm)")
+    sweep.add_argument(
+        "--companion",
+        default="litellm-enterprise",
+        help="the distribution each release's [proxy] extra pins (default litellm-enterprise; '' for none)",
+    )
+    sweep.add_argument("--from", dest="lower", metavar="VERSION", help="oldest release (default: the lowest pin)")
+    sweep.add_argument("--to", dest="upper", metavar="VERSION", help="newest release (default: the newest)")
+    sweep.add_argument("--releases", default="", metavar="V,V", help="exactly these releases (comma-separated)")
+    sweep.add_argument("--pre", action="store_true", help="also sweep pre- and development releases")
+    sweep.add_argument("--max-fuzz", type=_fuzz, default=0, metavar="N", help="fuzz apply would use (default 0)")
+    sweep.add_argument("--output", type=Path, metavar="FILE", help="also write the JSON document to FILE")
+    sweep.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="update the coverage record FILE (e.g. coverage.json beside the patch directory) with the verdicts",
+    )
+    sweep.add_argument("--lockfile", type=Path, metavar="FILE", help="default: versions.lock beside the patches")
+    sweep.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+
+    evidence = commands.add_parser(
+        "evidence",
+        parents=[common],
+        help="install group representatives and range ends, run the regression tests unpatched and patched",
+        description=(
+            "Maintainers only: needs uv and the index. From a sweep document (sweep --output FILE), install each "
+            "group's first release and each verdict range's ends with uv --exclude-newer <upload date + 1 day>, "
+            "run the patches' regression tests unpatched (must fail in the test body) and patched (must pass), "
+            "and merge the results into the coverage record."
+        ),
+    )
+    evidence.add_argument("--sweep", type=Path, required=True, metavar="FILE", help="the sweep document")
+    evidence.add_argument("--record", type=Path, metavar="FILE", help="coverage record to merge into (coverage.json)")
+    evidence.add_argument("--work-dir", type=Path, metavar="DIR", help="venvs, junit files and the result cache")
+    evidence.add_argument("--jobs", type=int, default=1, metavar="N", help="releases tested at once (default 1)")
+    evidence.add_argument("--shard", default="1/1", metavar="I/N", help="run only the I-th of N shards (default 1/1)")
+    evidence.add_argument("--releases", default="", metavar="V,V", help="only these releases")
+    evidence.add_argument("--patch-ids", default="", metavar="ID,ID", help="only these patch ids")
+    evidence.add_argument("--python-version", default="3.11", metavar="X.Y", help="the venvs' Python (default 3.11)")
+    evidence.add_argument("--dry-run", action="store_true", help="list the releases and patch ids; install nothing")
+
+    constraints = commands.add_parser(
+        "constraints",
+        parents=[common],
+        help="print a pip/uv constraints file admitting only releases every patch covers",
+        description=(
+            "Read the coverage record (default: coverage.json beside the patch directory) and print a "
+            "constraints file that admits only the swept releases on which every patch is covered, so that "
+            "`uv pip install -c covered.txt 'litellm[proxy]'` picks the newest protected release."
+        ),
+    )
+    constraints.add_argument("--record", type=Path, metavar="FILE", help="the coverage record (default: coverage.json)")
+    constraints.add_argument("--output", type=Path, metavar="FILE", help="write the constraints to FILE, not stdout")
 
 
 def _emit(outcome: Outcome, *, as_json: bool, out: TextIO, err: TextIO) -> None:

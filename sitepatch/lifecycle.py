@@ -156,31 +156,49 @@ def _lower_bound(spec: SpecifierSet) -> Version | None:
     return min(lowers) if lowers else None
 
 
-def widen_range(spec: SpecifierSet, version: Version) -> str:
-    """``spec`` widened so that it also holds ``version`` (its lower bound kept, a new upper bound).
+def widen_range(spec: SpecifierSet, version: Version, ceiling: Version | None = None) -> str:
+    """``spec`` widened so that it also holds ``version``: its lower bound kept, and no invented upper bound.
 
-    >>> widen_range(SpecifierSet(">=1.80.10,<1.81.1"), Version("1.110.2"))
-    '>=1.80.10,<1.111'
+    The upper bound is the old one if it is above ``version``, else ``ceiling`` (where another variant of the
+    patch starts), else none: how far a diff keeps working is for the sweep to say, not a guess.
+
+    >>> widen_range(SpecifierSet(">=1.80.10,<1.81.1"), Version("1.83.5"))
+    '>=1.80.10'
+    >>> widen_range(SpecifierSet(">=1.80.10,<1.81.1"), Version("1.83.5"), Version("1.110.2"))
+    '>=1.80.10,<1.110.2'
+    >>> widen_range(SpecifierSet(">=1.81,<1.90"), Version("1.80.10"))
+    '>=1.80.10,<1.90'
     """
     lower = _lower_bound(spec)
-    upper = f"<{version.major}.{version.minor + 1}"
-    if lower is None or lower > version:
-        return f">={version},{upper}"
-    return f">={lower},{upper}"
+    start = version if lower is None or lower > version else lower
+    uppers = [s for s in spec if s.operator in ("<", "<=") and spec.contains(version, prereleases=True)]
+    if not uppers and version < min((Version(s.version) for s in spec if s.operator in ("<", "<=")), default=version):
+        uppers = [s for s in spec if s.operator in ("<", "<=")]
+    if uppers:
+        return ",".join([f">={start}", *(str(s) for s in uppers)])
+    if ceiling is not None and ceiling > version:
+        return f">={start},<{ceiling}"
+    return f">={start}"
 
 
-def split_range(spec: SpecifierSet, version: Version) -> tuple[str, str]:
+def split_range(spec: SpecifierSet, version: Version, ceiling: Version | None = None) -> tuple[str, str]:
     """Split ``spec`` at ``version``: (the old variant's range, below it; the new variant's range, from it).
+
+    The new range keeps ``spec``'s upper bound when ``spec`` held ``version``; otherwise it ends where the next
+    variant starts (``ceiling``), or nowhere: no upper bound is invented, the sweep says how far it holds.
 
     >>> split_range(SpecifierSet(">=1.80.10,<1.82"), Version("1.81.0"))
     ('>=1.80.10,<1.81.0', '>=1.81.0,<1.82')
+    >>> split_range(SpecifierSet(">=1.80.10,<1.81.1"), Version("1.83.5"), Version("1.110.2"))
+    ('<1.81.1,>=1.80.10', '>=1.83.5,<1.110.2')
     """
     old = [str(s) for s in spec if s.operator not in ("<", "<=")]
     uppers = [s for s in spec if s.operator in ("<", "<=")]
-    new_upper = ",".join(str(s) for s in uppers) if uppers else f"<{version.major}.{version.minor + 1}"
+    tail = f",<{ceiling}" if ceiling is not None and ceiling > version else ""
     if not spec.contains(version, prereleases=True):
-        return str(spec), f">={version},<{version.major}.{version.minor + 1}"
-    return ",".join([*old, f"<{version}"]), f">={version},{new_upper}"
+        return str(spec), f">={version}{tail}"
+    new_upper = ",".join(str(s) for s in uppers)
+    return ",".join([*old, f"<{version}"]), f">={version}" + (f",{new_upper}" if new_upper else tail)
 
 
 @dataclass(frozen=True, slots=True)

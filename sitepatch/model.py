@@ -232,6 +232,9 @@ class Patch:
     """The patch-file line of each header key (lower-case), for error messages."""
     depends: tuple[str, ...] = ()
     """The patch ids (``Depends:``) that must be selected whenever this patch is."""
+    affects: SpecifierSet | None = None
+    """``Affects``: the ``Package`` versions that have the defect (``None``: not declared). The guard warns when
+    an installed version in this set gets no variant of the patch."""
 
     @property
     def display(self) -> str:

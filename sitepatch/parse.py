@@ -53,6 +53,7 @@ KNOWN_KEYS = (
     "Bug",
     "Forwarded",
     "Applied-Upstream",
+    "Affects",
     "Test",
     "Last-Update",
     "Author",
@@ -545,6 +546,19 @@ def parse_patch(data: bytes, *, path: Path, display: str | None = None) -> Patch
                 line, f"Applied-Upstream: {text!r} must start with the version that has the fix, e.g. '1.80.16'"
             )
     depends = _depends(fields, header, number)
+    affects = None
+    text = fields.get("Affects")
+    if text is not None and not text.strip():
+        header.problem(
+            header.lines["affects"], "Affects: is empty; give the versions that have the defect, e.g. '>=1.80,<1.84'"
+        )
+    elif text is not None:
+        try:
+            affects = SpecifierSet(text)
+        except InvalidSpecifier:
+            header.problem(
+                header.lines["affects"], f"Affects: {text!r} is not a valid specifier{_specifier_hint(text)}"
+            )
     if header.problems:
         if len(header.problems) == 1:
             raise header.problems[0]
@@ -567,6 +581,7 @@ def parse_patch(data: bytes, *, path: Path, display: str | None = None) -> Patch
         files=files,
         header_lines=dict(header.lines),
         depends=depends,
+        affects=affects,
     )
 
 

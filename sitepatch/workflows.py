@@ -33,9 +33,10 @@ from sitepatch.lifecycle import (
     variant_name,
     widen_range,
 )
+from sitepatch.manifest import Manifest
 from sitepatch.model import FileKind, Patch
 from sitepatch.parse import parse_diff, parse_patch
-from sitepatch.plan import ALREADY, APPLIED, FAILED, FileState, PatchResult, Plan, plan_run
+from sitepatch.plan import ALREADY, APPLIED, FAILED, FileState, PatchResult, Plan, fingerprint, plan_run
 from sitepatch.selection import Decision, select_patches
 from sitepatch.wheels import PristineFinder
 
@@ -133,9 +134,12 @@ def create_patch(  # noqa: PLR0913 - the command's options
     description: str,
     today: str,
     existing_names: Sequence[str],
+    manifest: Manifest | None = None,
 ) -> NewResult:
     """Diff the edited files of ``package`` against what the current patch set makes of the pristine files.
 
+    :param manifest: what sitepatch applied to the target before (its pristine copies stand in for the files
+        of other distributions the set patched).
     :raises TargetError: when the package is not installed, nothing is edited, or pristine content cannot
         be had (saying where it looked).
     """
@@ -160,7 +164,9 @@ def create_patch(  # noqa: PLR0913 - the command's options
         )
     decisions = select_patches(patches, target.versions)
     reader = DiskReader(target.root)
-    plan = plan_run(decisions, target, OverlayReader(reader, found), None, max_fuzz=0)
+    # With the manifest: files of *other* distributions that the set patched are known as sitepatch's own
+    # post-images, and planned from the pristine copies kept for them (an install with the set applied).
+    plan = plan_run(decisions, target, OverlayReader(reader, found), manifest, max_fuzz=0)
     if not plan.ok:
         raise TargetError(
             "the current patch set does not apply to the pristine files; fix that first: "
@@ -236,17 +242,63 @@ def _fields(patch: Patch, overrides: dict[str, str]) -> list[tuple[str, str]]:
     return fields
 
 
-def _candidate(decisions: Sequence[Decision], number: str) -> Patch | None:
-    """The variant of ``number`` to refresh: the one selected here, else the one with the highest range."""
+def _ordinal(version: Version) -> int:
+    major, minor, micro = (*version.release, 0, 0, 0)[:3]
+    return major * 1_000_000 + minor * 1_000 + micro
+
+
+def _distance(patch: Patch, version: Version) -> int:
+    """How far ``version`` is from the nearest bound of the range of ``patch`` (0 inside it)."""
+    if patch.versions.contains(version, prereleases=True):
+        return 0
+    bounds = [Version(s.version) for s in patch.versions if "*" not in s.version]
+    return min((abs(_ordinal(version) - _ordinal(b)) for b in bounds), default=0)
+
+
+def _candidates(decisions: Sequence[Decision], number: str, version: Version) -> list[Patch]:
+    """The variants of ``number`` to try, in order: the one selected here, then the nearest range first."""
     mine = [d for d in decisions if d.patch.number == number]
-    chosen = next((d.patch for d in mine if d.selected), None)
-    if chosen is not None:
-        return chosen
-    ranked = sorted(
+    return sorted(
         (d.patch for d in mine),
-        key=lambda p: max((Version(s.version) for s in p.versions if "*" not in s.version), default=Version("0")),
+        key=lambda p: (not any(d.selected and d.patch == p for d in mine), _distance(p, version)),
     )
-    return ranked[-1] if ranked else None
+
+
+def _candidate(decisions: Sequence[Decision], number: str, target: Target) -> Patch | None:
+    """The variant of ``number`` for the installed version: the selected one, else the nearest, else the newest."""
+    mine = [d.patch for d in decisions if d.patch.number == number]
+    if not mine:
+        return None
+    dist = target.get(mine[0].package)
+    if dist is not None:
+        return _candidates(decisions, number, dist.version)[0]
+    return max(
+        mine, key=lambda p: max((Version(s.version) for s in p.versions if "*" not in s.version), default=Version("0"))
+    )
+
+
+def _pristine_reader(disk: DiskReader, manifest: Manifest | None) -> OverlayReader:
+    """``disk``, but each file sitepatch patched (and that still carries its post-image) read as its pristine copy."""
+    overlay: dict[str, bytes] = {}
+    for record in manifest.files if manifest is not None else ():
+        state = disk.read(record.path)
+        kept = disk.pristine(record.path)
+        if kept is not None and record.is_post(*fingerprint(state)):
+            overlay[record.path] = kept
+    return OverlayReader(disk, overlay)
+
+
+def _ceiling(patches: Sequence[Patch], patch: Patch, version: Version) -> Version | None:
+    """Where the next variant of ``patch`` above ``version`` starts (a widened range must stop there)."""
+    starts = [
+        Version(s.version)
+        for other in patches
+        if other.number == patch.number and other.name != patch.name
+        for s in other.versions
+        if s.operator in (">=", "==", "~=", ">") and "*" not in s.version
+    ]
+    above = [v for v in starts if v > version]
+    return min(above, default=None)
 
 
 def refresh_patches(  # noqa: PLR0913 - the command's options
@@ -257,6 +309,7 @@ def refresh_patches(  # noqa: PLR0913 - the command's options
     widen: bool,
     max_fuzz: int,
     today: str,
+    manifest: Manifest | None = None,
 ) -> tuple[RefreshResult, ...]:
     """Regenerate patches against the installed version where they apply only with an offset or fuzz.
 
@@ -264,21 +317,42 @@ def refresh_patches(  # noqa: PLR0913 - the command's options
     :param widen: rewrite the patch in place with a ``Versions`` range that includes the installed version;
         otherwise write a new variant for the installed series and leave the old file's diff as it was (its
         range is narrowed if it included the installed version).
+    :param manifest: what sitepatch applied to the target; files it patched are refreshed from the pristine
+        copies it kept (an install with the set applied, across distributions).
     """
     decisions = select_patches(patches, target.versions)
     numbers = sorted({p.number for p in patches if not names or p.name in names or p.number in names})
-    reader = DiskReader(target.root)
+    reader = _pristine_reader(DiskReader(target.root), manifest)
     results = []
     for number in numbers:
-        patch = _candidate(decisions, number)
-        if patch is None or target.get(patch.package) is None:
+        mine = [d.patch for d in decisions if d.patch.number == number and target.get(d.patch.package) is not None]
+        if not mine:
             continue
-        dist = target.get(patch.package)
+        dist = target.get(mine[0].package)
         assert dist is not None
+        variants = _candidates(decisions, number, dist.version)
+        # A variant named by its file comes first (after one selected here).
+        variants.sort(key=lambda p: 0 if p.name in names or any(d.selected and d.patch == p for d in decisions) else 1)
         before_plan = plan_run(_selected_before(decisions, number), target, reader, None, max_fuzz=0)
-        forced = [*_selected_before(decisions, number), Decision(patch, selected=True, reason="")]
-        after_plan = plan_run(forced, target, reader, None, max_fuzz=max_fuzz)
-        result = after_plan.patches[-1]
+        tried = []
+        for patch in variants:
+            forced = [*_selected_before(decisions, number), Decision(patch, selected=True, reason="")]
+            after_plan = plan_run(forced, target, reader, None, max_fuzz=max_fuzz)
+            result = after_plan.patches[-1]
+            if result.status in (APPLIED, ALREADY) or after_plan.problems:
+                break
+            tried.append(f"{patch.name}: {result.status}")
+        else:
+            # None applies: report the nearest variant's failure, naming every variant tried.
+            patch = variants[0]
+            forced = [*_selected_before(decisions, number), Decision(patch, selected=True, reason="")]
+            after_plan = plan_run(forced, target, reader, None, max_fuzz=max_fuzz)
+            result = after_plan.patches[-1]
+            if len(tried) > 1:
+                reason = f"no variant applies ({'; '.join(tried)}); nearest, {patch.name}: {result.reason}"
+                results.append(RefreshResult(patch.name, FAILED, reason, result=result))
+                continue
+        started = f"from {patch.name}" + (f" (tried first: {'; '.join(tried)})" if tried else "") + "; "
         if after_plan.problems or before_plan.problems:
             detail = "; ".join(after_plan.problems or before_plan.problems)
             results.append(RefreshResult(patch.name, FAILED, detail, result=result))
@@ -310,18 +384,18 @@ def refresh_patches(  # noqa: PLR0913 - the command's options
             diff = b"".join(pieces)
             data = patch.path.read_bytes()
             if widen or (exact and not selected):
-                versions = widen_range(patch.versions, dist.version)
+                versions = widen_range(patch.versions, dist.version, _ceiling(patches, patch, dist.version))
                 text = render_patch(_fields(patch, {"Versions": versions, "Last-Update": today}), diff)
-                detail = f"rewritten against {dist.name} {dist.version}; Versions {versions}"
+                detail = f"{started}rewritten against {dist.name} {dist.version}; Versions {versions}"
                 results.append(RefreshResult(patch.name, "refreshed", detail, ((patch.name, text),), result))
             else:
-                old_range, new_range = split_range(patch.versions, dist.version)
+                old_range, new_range = split_range(patch.versions, dist.version, _ceiling(patches, patch, dist.version))
                 new_name = variant_name(patch, dist.version)
                 text = render_patch(_fields(patch, {"Versions": new_range, "Last-Update": today}), diff)
                 writes = [(new_name, text)]
                 if old_range != str(patch.versions):
                     writes.append((patch.name, _with_header(data, {"Versions": old_range})))
-                detail = f"new variant {new_name} for {new_range}; {patch.name} keeps {old_range}"
+                detail = f"{started}new variant {new_name} for {new_range}; {patch.name} keeps {old_range}"
                 results.append(RefreshResult(patch.name, "variant", detail, tuple(writes), result))
     return tuple(results)
 
@@ -587,16 +661,21 @@ class UpstreamRow:
     detail: str = ""
 
 
-def upstream_status(target: Target, patches: Sequence[Patch], *, max_fuzz: int = 0) -> tuple[UpstreamRow, ...]:
+def upstream_status(
+    target: Target, patches: Sequence[Patch], *, max_fuzz: int = 0, manifest: Manifest | None = None
+) -> tuple[UpstreamRow, ...]:
     """Classify every patch (the variant for the installed version, or the newest) against the installed release.
 
     Each patch is tried alone on the pristine files, whatever its ``Versions`` say.
+
+    :param manifest: what sitepatch applied to the target: the files it patched are judged by the pristine
+        copies it kept, so that its own changes are not mistaken for upstream's.
     """
     decisions = select_patches(patches, target.versions)
-    reader = DiskReader(target.root)
+    reader = _pristine_reader(DiskReader(target.root), manifest)
     rows = []
     for number in sorted({p.number for p in patches}):
-        patch = _candidate(decisions, number)
+        patch = _candidate(decisions, number, target)
         assert patch is not None
         forwarded = patch.header.get("Forwarded") or ""
         upstream = patch.header.get("Applied-Upstream") or ""

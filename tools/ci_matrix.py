@@ -8,6 +8,9 @@ Prints two outputs, JSON lists of ``{"session": NAME, "python": VERSION}``:
   of the others and so run after them, on the merged ``reports/`` of every job.
 
 Nothing here names a session: add, parametrize or drop one in noxfile.py and CI follows.
+
+``python tools/ci_matrix.py --shards N`` prints ``shards=["1/N", ..., "N/N"]`` for the scheduled sweep
+workflow (``.github/workflows/sweep.yml``), whose evidence jobs each run ``nox -s evidence -- --shard=I/N``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT_PYTHON", "SUMMARY_TAG", "jobs", "main"]
+__all__ = ["DEFAULT_PYTHON", "SUMMARY_TAG", "jobs", "main", "shards"]
 
 DEFAULT_PYTHON = "3.11"
 """The interpreter for sessions that do not name one (the one ``.ci/run`` uses)."""
@@ -40,9 +43,23 @@ def jobs(listing: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, str]]
     return result
 
 
+def shards(count: int) -> list[str]:
+    """The ``--shard`` values of ``count`` evidence jobs.
+
+    >>> shards(3)
+    ['1/3', '2/3', '3/3']
+    """
+    if count < 1:
+        raise ValueError(f"--shards {count}: at least one shard")
+    return [f"{i}/{count}" for i in range(1, count + 1)]
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Print ``sessions=...`` and ``summaries=...`` lines for ``$GITHUB_OUTPUT``."""
+    """Print ``sessions=...`` and ``summaries=...`` lines for ``$GITHUB_OUTPUT`` (or ``shards=...``)."""
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--shards"] and len(args) == 2:
+        sys.stdout.write(f"shards={json.dumps(shards(int(args[1])), separators=(',', ':'))}\n")
+        return 0
     text = Path(args[0]).read_text(encoding="utf-8") if args else sys.stdin.read()
     listing = json.loads(text)
     if not isinstance(listing, list) or not listing:

@@ -69,7 +69,9 @@ class Cell:
         if self.kind != SELECTED:
             return "na"
         patched_ok = all(v == "passed" for v in self.patched_tests.values())
-        if self.applied not in (NOT_RUN, "applied", "already-applied") or self.needed == "NOT needed":
+        if self.needed in ("NOT needed", "harness error"):
+            return "problem"
+        if self.applied not in (NOT_RUN, "applied", "already-applied"):
             return "problem"
         if not patched_ok:
             return "problem"
@@ -147,6 +149,8 @@ def _selected_cell(reports: _Reports, pin: str, name: str) -> Cell:
         unpatched_tests = dict(unpatched["tests"].get(name[:4], {}))
         mine = unpatched_tests.values()
         needed = "needed" if mine and all(v == "failed" for v in mine) else "NOT needed"
+        if any(v in ("error", "skipped") for v in mine):  # a broken harness proves neither
+            needed = "harness error"
     return Cell(SELECTED, name, applied, needed, "", patched_tests, unpatched_tests)
 
 
@@ -223,6 +227,7 @@ def render(reports: Path) -> str:
 LEGEND = (
     ("applied, needed", "applied with fuzz 0 (`nox -s patched`), and every test of the patch fails without it"),
     ("NOT needed", "a test of the patch passed without it (`nox -s unpatched`): retire the patch or fix the test"),
+    ("harness error", "a test of the patch errored or was skipped without it: it proves nothing; fix the harness"),
     ("not run", "that session's report is missing: run `nox -s patched` / `nox -s unpatched` for the pin"),
     ("fixed upstream (X)", "the pin is at or above the patch's `Applied-Upstream` version X"),
     ("n/a", "no variant of the patch is for that version"),

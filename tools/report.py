@@ -3,7 +3,8 @@
 The data comes from ``tools/matrix.py`` (versions.lock, the patch headers and the reports the ``patched`` and
 ``unpatched`` nox sessions write); this module only lays it out. The HTML page is standalone (inline CSS, no
 script, nothing fetched) and deterministic, so two runs over the same reports give the same bytes.
-Usage: ``python tools/report.py [REPORTS_DIR]`` (default: ``reports/``).
+Usage: ``python tools/report.py [REPORTS_DIR]`` (default: ``reports/``). When the directory holds a sweep
+(``sweep.json``), ``tools/heatmap.py`` also renders ``sweep.html`` (releases x patches) and ``sweep.md``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 # tools/matrix.py, the sibling module, is imported from here.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import heatmap
 from matrix import LEGEND, ROOT, Cell, Matrix, build, markdown, pin_label
 
 __all__ = ["html_page", "main", "write"]
@@ -90,6 +92,8 @@ def write(reports: Path) -> tuple[Path, Path]:
     md, page = reports / "matrix.md", reports / "matrix.html"
     md.write_text(markdown(matrix), encoding="utf-8")
     page.write_text(html_page(matrix), encoding="utf-8")
+    # The releases x patches heat map, when a sweep left reports/sweep.json (nox -s sweep).
+    heatmap.write(reports)
     return md, page
 
 

@@ -10,6 +10,7 @@ from sitepatch import __version__
 from sitepatch.apply import DiskReader, StateDir, apply_plan
 from sitepatch.commands._outcome import EXIT_FAILED, EXIT_OK, Outcome, distributions, target_root
 from sitepatch.commands._render import hunk_lines, patch_doc, summary
+from sitepatch.coverage import CoverageRecord, Uncovered, uncovered_patches
 from sitepatch.dist import Target
 from sitepatch.errors import TargetError
 from sitepatch.manifest import Manifest
@@ -80,6 +81,7 @@ def _render_apply(  # noqa: PLR0913 - one call site, all inputs of the rendering
     plan = plan_run(decisions, target, reader, previous, max_fuzz=args.max_fuzz, force=args.force)
     problems.extend(plan.problems)
     ok = plan.ok and not problems
+    uncovered = _uncovered(args, decisions, target)
     manifest = manifest_for(plan, previous) if ok else None
     written = False
     if ok and not dry_run and (plan.changes or (manifest is not None and manifest is not previous)):
@@ -101,6 +103,7 @@ def _render_apply(  # noqa: PLR0913 - one call site, all inputs of the rendering
         "written": written,
         "manifest": str(state.manifest_path),
         "summary": counts,
+        "uncovered": [u.as_dict() for u in uncovered],
     }
     shown = ", ".join(f"{k} {v}" for k, v in distributions(target).items() if _relevant(k, decisions))
     lines = [f"target: {target.root} ({shown})"]
@@ -113,6 +116,11 @@ def _render_apply(  # noqa: PLR0913 - one call site, all inputs of the rendering
         lines.extend(hunk_lines(r))
     lines.extend(f"undone: {name} (no longer selected)" for name in plan.dropped)
     lines.extend(f"warning: {w}" for w in plan.warnings)
+    lines.extend(
+        f"warning: this install is NOT protected: no variant of patch {u.patch} covers "
+        f"{u.package} {u.version} ({u.reason})"
+        for u in uncovered
+    )
     tail = "dry run: nothing written" if dry_run else ("written" if written else "nothing to write")
     if not ok:
         tail = "nothing written"
@@ -120,7 +128,15 @@ def _render_apply(  # noqa: PLR0913 - one call site, all inputs of the rendering
         f"summary: {counts[APPLIED]} applied, {counts[ALREADY]} already applied, {counts[SKIPPED]} skipped, "
         f"{counts[FAILED]} failed; {len(plan.changes) if ok else 0} file(s) changed; {tail}"
     )
-    return Outcome(doc, tuple(lines), EXIT_OK if ok else EXIT_FAILED, tuple(problems))
+    code = EXIT_OK if ok and not (uncovered and getattr(args, "strict", False)) else EXIT_FAILED
+    if ok and code != EXIT_OK:
+        lines.append(f"strict: {len(uncovered)} uncovered patch(es); exit 1")
+    return Outcome(doc, tuple(lines), code, tuple(problems))
+
+
+def _uncovered(args: argparse.Namespace, decisions: Sequence[Decision], target: Target) -> tuple[Uncovered, ...]:
+    record = CoverageRecord.load(args.patches.resolve().parent / "coverage.json")
+    return uncovered_patches(decisions, target.versions, record)
 
 
 def _relevant(name: str, decisions: Sequence[Decision]) -> bool:

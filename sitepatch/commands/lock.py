@@ -8,6 +8,7 @@ from typing import Any
 
 from sitepatch.apply import StateDir, write_file
 from sitepatch.commands._outcome import EXIT_FAILED, EXIT_OK, Outcome, target_root
+from sitepatch.coverage import CoverageRecord, check_coverage
 from sitepatch.dist import Target
 from sitepatch.errors import TargetError
 from sitepatch.lockfile import Lock, check_lock, updated_pin, verify_manifest
@@ -32,7 +33,11 @@ def run(args: argparse.Namespace, *, hook: Callable[[str], None] | None = None) 
         raise TargetError(f"{path}: no lock file; pass --lockfile FILE") from err
     doc: dict[str, Any] = {"command": f"lock {args.action}", "lockfile": str(path), "pin": args.pin}
     if args.action == "check":
-        problems = check_lock(lock, load_patches(args.patches))
+        loaded = load_patches(args.patches)
+        problems = check_lock(lock, loaded)
+        record = CoverageRecord.load(path.parent / "coverage.json")
+        if record is not None:
+            problems.extend(check_coverage(record, loaded))
         lines = [f"lockfile: {path}", *(f"pin {p.id}: {len(p.patches)} patch(es)" for p in lock.pins)]
     else:
         if not args.pin:

@@ -51,13 +51,14 @@ def run(args: argparse.Namespace, *, hook: Callable[[str], None] | None = None) 
         description=args.description,
         today=today(),
         existing_names=patch_dir_names(args.patches) if args.patches.is_dir() else [],
+        manifest=(previous := state.read_manifest()),
     )
     write_patch_files(args.patches, [(made.name, made.text)])
     # Record the edited install as this patch set applied, so that status, apply and revert agree with it.
     new_patches = load_patches(args.patches)
     decisions = select_patches(new_patches, target.versions)
     reader = DiskReader(target.root)
-    pristine_plan = plan_run(decisions, target, OverlayReader(reader, made.pristine), None)
+    pristine_plan = plan_run(decisions, target, OverlayReader(reader, made.pristine), previous)
     adopted = False
     if pristine_plan.ok and all(reader.read(p) == s for p, s in pristine_plan.images):
         with state.lock(timeout=args.lock_timeout):
@@ -67,11 +68,11 @@ def run(args: argparse.Namespace, *, hook: Callable[[str], None] | None = None) 
                     r.path,
                     reader.read(r.path),
                     dict(pristine_plan.images)[r.path],
-                    _state_of(made.pristine, reader, r.path),
+                    _state_of(made.pristine, reader, r.path) or _kept(reader, r.path),
                 )
                 for r in pristine_plan.records
             ]
-            manifest = manifest_for(pristine_plan, None)
+            manifest = manifest_for(pristine_plan, previous)
             state.commit(changes, manifest, operation="apply")
             adopted = True
     doc = {
@@ -95,6 +96,13 @@ def _state_of(pristine: dict[str, bytes], reader: DiskReader, path: str) -> File
         return None
     current = reader.read(path)
     return FileState(pristine[path], current.mode if current is not None else 0o644)
+
+
+def _kept(reader: DiskReader, path: str) -> FileState | None:
+    """The pristine copy sitepatch kept of ``path`` (a file of another distribution the set patched)."""
+    data = reader.pristine(path)
+    current = reader.read(path)
+    return FileState(data, current.mode if current is not None else 0o644) if data is not None else None
 
 
 def _relative(target: Target, path: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from sitepatch.apply import StateDir
 from sitepatch.commands._outcome import EXIT_FAILED, EXIT_OK, Outcome, target_root, today
 from sitepatch.commands._patchfiles import find_patch, write_patch_files
 from sitepatch.commands._render import hunk_lines
@@ -30,8 +31,13 @@ def run(args: argparse.Namespace, *, hook: Callable[[str], None] | None = None) 
         raise TargetError("name the patches to refresh, or pass --all")
     target = Target.open(target_root(args))
     patches = load_patches(args.patches)
-    names = [] if args.all else [find_patch(patches, p).name for p in args.patch]
-    results = refresh_patches(target, patches, names=names, widen=args.widen, max_fuzz=args.max_fuzz, today=today())
+    # A patch id (0010) means all of its variants; a file name means start from that variant.
+    ids = {p.number for p in patches}
+    names = [] if args.all else [p if p in ids else find_patch(patches, p).name for p in args.patch]
+    manifest = StateDir(target.root).read_manifest()
+    results = refresh_patches(
+        target, patches, names=names, widen=args.widen, max_fuzz=args.max_fuzz, today=today(), manifest=manifest
+    )
     if not args.dry_run:
         for result in results:
             write_patch_files(args.patches, result.writes)

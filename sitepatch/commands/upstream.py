@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from sitepatch.apply import StateDir
 from sitepatch.commands._outcome import EXIT_OK, Outcome, distributions, target_root
 from sitepatch.dist import Target
 from sitepatch.parse import load_patches
@@ -20,7 +21,8 @@ def __dir__() -> list[str]:
 def run(args: argparse.Namespace, *, hook: Callable[[str], None] | None = None) -> Outcome:  # noqa: ARG001 - one signature for every command
     """Run ``upstream-status``."""
     target = Target.open(target_root(args))
-    rows = upstream_status(target, load_patches(args.patches), max_fuzz=args.max_fuzz)
+    manifest = StateDir(target.root).read_manifest()
+    rows = upstream_status(target, load_patches(args.patches), max_fuzz=args.max_fuzz, manifest=manifest)
     doc = {
         "command": "upstream-status",
         "ok": True,

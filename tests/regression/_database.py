@@ -9,9 +9,12 @@ tests replace only what sits under LiteLLM's query code:
   this object; any other method is an ``AttributeError``, so a test that reaches unmodelled client code
   fails loudly instead of passing on a guess.
 - ``prisma_client.db.<table>`` is a :class:`Table` with Prisma's semantics for the calls the tests reach
-  (``create``, ``find_unique``, ``find_first``, ``find_many``, ``delete``). Its columns, defaults, unique
-  keys, Json columns and relations are read from the installed LiteLLM's own ``schema.prisma``, so every
-  pin gets the tables it really has. A filter, argument or relation not modelled here raises.
+  (``create``, ``upsert``, ``update``, ``update_many``, ``find_unique``, ``find_first``, ``find_many``,
+  ``count``, ``delete``, ``delete_many``). Its columns, defaults, unique keys, Json columns and relations
+  are read from the installed LiteLLM's own ``schema.prisma``, so every pin gets the tables it really has.
+  A method, filter, argument or relation not modelled here raises, and is recorded as a harness fault
+  (``_support.harness_fault``): the proxy turns the exception into an HTTP 500, and a test failing on that
+  500 must count as a broken harness, not as the defect it looks for.
 
 Rows come back as Prisma's generated client returns them: pydantic models (attributes, ``model_dump()``,
 ``model_copy()``) with Json columns decoded and relation fields ``None`` unless included.
@@ -32,6 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from _support import harness_fault
 from pydantic import BaseModel, ConfigDict
 
 
@@ -243,13 +247,52 @@ class Table:
         self.rows.remove(row)
         return self._record(row, include)
 
+    async def upsert(
+        self, where: dict[str, Any], data: dict[str, dict[str, Any]], include: dict[str, bool] | None = None
+    ) -> Record:
+        """Update the row ``where`` names with ``data["update"]``, or insert ``data["create"]`` if there is none."""
+        self._check_unique(where)
+        if set(data) != {"create", "update"}:
+            raise NotImplementedError(harness_fault(f"{self.model.name}.upsert: data needs 'create' and 'update'"))
+        row = self.row(**where)
+        if row is None:
+            return self._record(self._insert(data["create"]), include)
+        return self._record(self._update(row, data["update"]), include)
+
+    async def update(
+        self, where: dict[str, Any], data: dict[str, Any], include: dict[str, bool] | None = None
+    ) -> Record | None:
+        """Update the row ``where`` names; ``None`` if there is none (prisma-client-py's ``update``)."""
+        self._check_unique(where)
+        row = self.row(**where)
+        return None if row is None else self._record(self._update(row, data), include)
+
+    async def update_many(self, where: dict[str, Any], data: dict[str, Any]) -> int:
+        rows = [row for row in self.rows if self._matches(row, where)]
+        for row in rows:
+            self._update(row, data)
+        return len(rows)
+
+    async def count(self, where: dict[str, Any] | None = None) -> int:
+        return sum(1 for row in self.rows if self._matches(row, where or {}))
+
+    async def delete_many(self, where: dict[str, Any] | None = None) -> int:
+        doomed = [row for row in self.rows if self._matches(row, where or {})]
+        self.rows[:] = [row for row in self.rows if all(row is not gone for gone in doomed)]
+        return len(doomed)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise AttributeError(harness_fault(f"the database stand-in does not model {self.model.name}.{name}()"))
+
     # -- Prisma's semantics -------------------------------------------------------------------------
 
     def _insert(self, data: dict[str, Any]) -> dict[str, Any]:
         unknown = set(data) - set(self.model.columns)
         if unknown:
             raise NotImplementedError(
-                f"{self.model.name}: unknown argument(s) {sorted(unknown)} (relations are not modelled)"
+                harness_fault(f"{self.model.name}: unknown argument(s) {sorted(unknown)} (relations are not modelled)")
             )
         row = {}
         for column in self.model.columns.values():
@@ -263,15 +306,61 @@ class Table:
         self.rows.append(row)
         return row
 
+    # Prisma's atomic number operations on an update's column
+    _ATOMIC: dict[str, Callable[[Any, Any], Any]] = {  # noqa: RUF012 - a constant table
+        "set": lambda _old, new: new,
+        "increment": operator.add,
+        "decrement": operator.sub,
+        "multiply": operator.mul,
+        "divide": operator.truediv,
+    }
+
+    def _update(self, row: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(data) - set(self.model.columns)
+        if unknown:
+            raise NotImplementedError(
+                harness_fault(f"{self.model.name}: cannot update {sorted(unknown)} (relations are not modelled)")
+            )
+        changes = {}
+        for name, value in data.items():
+            column = self.model.columns[name]
+            if column.type == "Json":
+                changes[name] = json.loads(value) if isinstance(value, str) else value
+            elif isinstance(value, dict):
+                (operation, operand), *rest = value.items()
+                if rest or operation not in self._ATOMIC:
+                    raise NotImplementedError(
+                        harness_fault(f"{self.model.name}.{name}: update {value!r} is not modelled")
+                    )
+                changes[name] = self._ATOMIC[operation](row[name], operand)
+            else:
+                changes[name] = value
+        for name in self.model.unique & set(changes):
+            if any(other is not row and other[name] == changes[name] for other in self.rows):
+                raise UniqueViolationError(f"Unique constraint failed on the fields: (`{name}`)")
+        changes.update(
+            {
+                c.name: datetime.now(timezone.utc)
+                for c in self.model.columns.values()
+                if c.updated_at and c.name not in data
+            }
+        )
+        row.update(changes)
+        return row
+
     def _check_columns(self, names: Any) -> None:
         unknown = set(names) - set(self.model.columns) - {"AND", "OR", "NOT"}
         if unknown:
-            raise NotImplementedError(f"{self.model.name}: no column(s) {sorted(unknown)} (relations are not modelled)")
+            raise NotImplementedError(
+                harness_fault(f"{self.model.name}: no column(s) {sorted(unknown)} (relations are not modelled)")
+            )
 
     def _check_unique(self, where: dict[str, Any]) -> None:
         if len(where) != 1 or not set(where) <= self.model.unique:
             raise ValueError(
-                f"{self.model.name}: a unique query needs exactly one of {sorted(self.model.unique)}, got {where}"
+                harness_fault(
+                    f"{self.model.name}: a unique query needs exactly one of {sorted(self.model.unique)}, got {where}"
+                )
             )
 
     def _matches(self, row: dict[str, Any], where: dict[str, Any]) -> bool:
@@ -285,7 +374,9 @@ class Table:
             elif isinstance(condition, dict):
                 for name, wanted in condition.items():
                     if name not in _FILTERS:
-                        raise NotImplementedError(f"{self.model.name}.{key}: filter {name!r} is not modelled")
+                        raise NotImplementedError(
+                            harness_fault(f"{self.model.name}.{key}: filter {name!r} is not modelled")
+                        )
                     if not _FILTERS[name](row[key], wanted):
                         return False
             elif row[key] != condition:
@@ -304,7 +395,7 @@ class Table:
         for name, wanted in (include or {}).items():
             relation = self.model.relations.get(name)
             if relation is None or not relation.relation_fields:
-                raise NotImplementedError(f"{self.model.name}: include of {name!r} is not modelled")
+                raise NotImplementedError(harness_fault(f"{self.model.name}: include of {name!r} is not modelled"))
             if wanted:
                 keys = [row[column] for column in relation.relation_fields]
                 related = self._db.table(relation.type)
@@ -326,7 +417,7 @@ class Database:
         if key not in self._tables:
             models = schema()
             if key not in models:
-                raise AttributeError(f"schema.prisma has no model {model_name!r}")
+                raise AttributeError(harness_fault(f"schema.prisma has no model {model_name!r}"))
             self._tables[key] = Table(models[key], self)
         return self._tables[key]
 
@@ -347,7 +438,7 @@ class PrismaClientStandIn:
 
     def __getattr__(self, name: str) -> Any:
         if name not in self.LITELLM_QUERY_METHODS:
-            raise AttributeError(f"the PrismaClient stand-in does not model {name!r}")
+            raise AttributeError(harness_fault(f"the PrismaClient stand-in does not model {name!r}"))
         from litellm.proxy.utils import PrismaClient
 
         return getattr(PrismaClient, name).__get__(self)

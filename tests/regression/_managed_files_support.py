@@ -55,6 +55,12 @@ MODEL_LIST: list[dict[str, Any]] = [
     },
 ]
 
+# One request of a batch input file, as the Batch API documents it (newer proxies validate the lines).
+BATCH_INPUT_LINE = (
+    b'{"custom_id": "request-1", "method": "POST", "url": "/v1/chat/completions", '
+    b'"body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}}\n'
+)
+
 # provider -> (model group, deployment id, API key the provider must see)
 DEPLOYMENTS = {
     "openai": (OPENAI_MODEL_NAME, OPENAI_DEPLOYMENT_ID, OPENAI_DEPLOYMENT_KEY),
@@ -99,6 +105,32 @@ class ManagedProxy:
             )
         )
         return unified_file_id
+
+    def upload_file(self, mock: Any, provider: str, provider_file_id: str) -> str:
+        """Upload a file through the proxy (``POST /v1/files`` with ``target_model_names``); return its id.
+
+        The proxy's own upload path runs: the hook's ``acreate_file`` uploads to the deployment (the
+        provider's ``POST /files`` is answered by ``mock``) and stores the row with its file object.
+        """
+        model_group, _, _ = DEPLOYMENTS[provider]
+        if provider == "openai":
+            route = mock.route(method="POST", host="api.openai.com", path="/v1/files")
+        else:
+            route = mock.route(method="POST", host="sitepatch-tests.openai.azure.com", path="/openai/files")
+        route.respond(200, json={**provider_file_object(provider_file_id, "input.jsonl"), "purpose": "batch"})
+        response = self.client.post(
+            "/v1/files",
+            headers=self.headers,
+            data={"purpose": "batch", "target_model_names": model_group},
+            files={"file": ("input.jsonl", BATCH_INPUT_LINE, "application/jsonl")},
+        )
+        assert response.status_code == 200, response.text
+        assert route.call_count == 1, response.text
+        file_id: str = response.json()["id"]
+        stored = self.stored_file(file_id)
+        assert stored is not None, f"the upload of {provider_file_id} stored no managed file row"
+        assert stored["file_object"] is not None
+        return file_id
 
 
 def provider_file_object(provider_file_id: str, filename: str = "batch_output.jsonl") -> dict[str, Any]:

@@ -12,12 +12,45 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import sys
 import warnings
 from typing import Any
 
 import pytest
 
 MASTER_KEY = "sk-sitepatch-regression-master-key"
+
+HARNESS_FAULTS: list[str] = []
+"""What the harness itself could not do during the current test (cleared before each test).
+
+LiteLLM's proxy turns most exceptions into an HTTP 500, so a stand-in that raises because it does not
+model a call (or the network guard refusing a connection) shows up in the test only as a wrong status.
+Each such refusal is also recorded here; ``conftest.py`` then reports a failing test as a harness error,
+not as the defect it is meant to show.
+"""
+
+
+def harness_fault(message: str) -> str:
+    """Record that the harness could not do something the code under test asked for; return ``message``.
+
+    Not recorded when the request comes from LiteLLM's success/failure logging (spend tracking, cost and
+    model-info look-ups): that runs after the call has answered and swallows its errors, so refusing it
+    changes nothing the test sees.
+
+    :param message: what was asked and is not modelled, e.g. ``LiteLLM_ManagedFileTable.upsert``.
+    """
+    if not _in_litellm_logging():
+        HARNESS_FAULTS.append(message)
+    return message
+
+
+def _in_litellm_logging() -> bool:
+    frame: Any = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename.endswith(("litellm_logging.py", "logging_worker.py")):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def import_litellm_quietly(*modules: str) -> None:
@@ -32,6 +65,29 @@ def import_litellm_quietly(*modules: str) -> None:
         warnings.simplefilter("ignore")
         for module in ("litellm", *modules):
             importlib.import_module(module)
+
+
+PROXY_CALLBACKS: list[Any] = []
+"""The hooks importing the proxy put into ``litellm.callbacks`` (taken out again by :func:`preload`)."""
+
+
+def preload(*modules: str) -> None:
+    """Import LiteLLM and ``modules`` (the proxy) once, before the first test, and keep the proxy's hooks aside.
+
+    Importing ``litellm.proxy.proxy_server`` registers the proxy's own hooks (the model budget limiter,
+    and more in later versions) in ``litellm.callbacks``, where every later SDK call would run them and
+    copy them into the other callback lists. They are taken out of ``litellm.callbacks`` here, so the
+    SDK-level tests run as in a process without the proxy, and :func:`configure_proxy` gives them back to
+    each proxy test (through monkeypatch, so they are gone again after it).
+    """
+    import_litellm_quietly()
+    import litellm
+
+    before = list(litellm.callbacks)
+    import_litellm_quietly(*modules)
+    added = [entry for entry in litellm.callbacks if not any(entry is old for old in before)]
+    PROXY_CALLBACKS[:] = added
+    litellm.callbacks[:] = [entry for entry in litellm.callbacks if not any(entry is new for new in added)]
 
 
 def run(coro: Any) -> Any:
@@ -51,6 +107,27 @@ def run(coro: Any) -> Any:
             await GLOBAL_LOGGING_WORKER.clear_queue()
 
     return asyncio.run(_main())
+
+
+def isolate_callback_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give the test its own copies of LiteLLM's global callback lists, dropped when the test ends.
+
+    On every call LiteLLM copies the entries of ``litellm.callbacks`` (the proxy's hooks, and the
+    managed-files hook a test registers) into ``input_callback``, ``success_callback``,
+    ``_async_success_callback`` and the failure lists, and never takes them out again: without this,
+    each proxy test would leave its hook objects in those lists for every later test (the leak guard of
+    ``conftest.py`` fails a test that does). The copy of ``litellm.callbacks`` starts with the proxy's
+    own hooks (:data:`PROXY_CALLBACKS`), as in a running proxy.
+    """
+    import litellm
+    from _isolation import CALLBACK_LISTS
+
+    for name in CALLBACK_LISTS:
+        entries = getattr(litellm, name, None)
+        if isinstance(entries, list):
+            monkeypatch.setattr(litellm, name, list(entries))
+    proxy_hooks = [hook for hook in PROXY_CALLBACKS if not any(hook is entry for entry in litellm.callbacks)]
+    litellm.callbacks[:0] = proxy_hooks
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -96,6 +173,7 @@ def configure_proxy(
         monkeypatch.setattr(proxy_server, "premium_user", premium_user)
     # provider SDK clients are cached across calls; do not reuse one made in another test's event loop
     monkeypatch.setattr(litellm, "in_memory_llm_clients_cache", LLMClientCache())
+    isolate_callback_lists(monkeypatch)
     router = proxy_server.app.router
     monkeypatch.setattr(router, "routes", list(router.routes))
     return proxy_server

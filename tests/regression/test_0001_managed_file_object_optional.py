@@ -15,6 +15,7 @@ from _support import run
 pytestmark = pytest.mark.patch("0001")
 
 
+@pytest.mark.defect(raises="ValidationError", match="validation error for LiteLLM_ManagedFileTable")
 def test_hook_reads_back_a_batch_output_file_row(managed_proxy):
     file_id = managed_proxy.store_batch_output_file("openai", "file-batch-output-0001a")
     assert managed_proxy.stored_file(file_id)["file_object"] is None

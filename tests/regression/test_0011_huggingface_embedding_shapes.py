@@ -70,6 +70,7 @@ def test_bare_string_input_is_one_input() -> None:
     assert response.usage.prompt_tokens < len("hello world")
 
 
+@pytest.mark.defect(raises="APIConnectionError", match="'int' object is not subscriptable")
 def test_integer_components_are_accepted() -> None:
     response, _ = _embed([[1, 2, 3], [4, 5.5, 6]], ["a", "b"])
     vectors = _vectors(response)
@@ -118,3 +119,22 @@ def test_async_embedding_shapes() -> None:
 
     response, _ = _embed([[[0.1, 0.2], [0.5, 0.6]], [[0.3, 0.4], [0.9, 1.0]]], ["a", "b"], use_async=True)
     assert _vectors(response) == [[0.1, 0.2], [0.3, 0.4]]
+
+
+@pytest.mark.parametrize("use_async", [pytest.param(False, id="sync"), pytest.param(True, id="async")])
+def test_fewer_vectors_than_inputs_fail_clearly(use_async: bool) -> None:
+    """A response with fewer vectors than inputs is an error naming both counts, never a shorter list
+    that a caller pairing embeddings with inputs by index would silently misalign."""
+    import litellm
+
+    bodies = [
+        [[0.1, 0.2]],  # one sentence vector for two inputs
+        {"embeddings": [[0.1, 0.2]]},
+        {"data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}]},
+        [0.1, 0.2],  # a flat vector: one embedding, not one per input
+    ]
+    for body in bodies:
+        with pytest.raises(litellm.exceptions.APIError) as caught:
+            _embed(body, ["first input", "second input"], use_async=use_async)
+        assert caught.value.status_code == 500, body
+        assert "returned 1 embeddings for 2 inputs" in str(caught.value), (body, str(caught.value))

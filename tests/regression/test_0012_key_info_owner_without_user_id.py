@@ -20,6 +20,8 @@ pytestmark = [pytest.mark.patch("0012"), pytest.mark.filterwarnings("ignore")]
 KEY_A = "sk-regression-key-alpha-0001"  # no user id, no team
 KEY_B = "sk-regression-key-bravo-0002"  # no user id, no team, holds a callback secret
 KEY_C = "sk-regression-key-charl-0003"  # belongs to user-c
+KEY_D = "sk-regression-key-delta-0004"  # user id "" (an empty form field, a blank SSO claim)
+KEY_E = "sk-regression-key-echoo-0005"  # user id "", holds a callback secret
 SECRET = "sk-lf-regression-secret"
 
 
@@ -36,6 +38,20 @@ def client(monkeypatch: pytest.MonkeyPatch, prisma_client: PrismaClientStandIn) 
     add_virtual_key(prisma_client, KEY_C, key_alias="charlie", user_id="user-c")
     cache_key_auth(proxy_server, KEY_A)
     cache_key_auth(proxy_server, KEY_C, user_id="user-c")
+    add_virtual_key(
+        prisma_client,
+        KEY_D,
+        key_alias="delta",
+        user_id="",
+    )
+    add_virtual_key(
+        prisma_client,
+        KEY_E,
+        key_alias="echo",
+        user_id="",
+        metadata={"logging": [{"callback_name": "langfuse", "callback_vars": {"langfuse_secret_key": SECRET}}]},
+    )
+    cache_key_auth(proxy_server, KEY_D, user_id="")
     return proxy_client()
 
 
@@ -62,3 +78,15 @@ def test_key_without_user_id_still_reads_itself_and_admin_reads_all(client: Test
     for other in (KEY_B, KEY_C):
         refused = client.get("/key/info", params={"key": other}, headers=bearer(KEY_A))
         assert refused.status_code == 403, (other, refused.text)
+
+
+def test_empty_user_id_counts_as_no_owner(client: TestClient) -> None:
+    """``""`` is no user id either (upstream's later guard tests truthiness): two keys with an empty user id
+    do not own each other, nor the keys without one."""
+    for other in (KEY_E, KEY_B):
+        refused = client.get("/key/info", params={"key": other}, headers=bearer(KEY_D))
+        assert refused.status_code == 403, (other, refused.text)
+        assert SECRET not in refused.text
+    own = client.get("/key/info", headers=bearer(KEY_D))
+    assert own.status_code == 200, own.text
+    assert own.json()["info"]["key_alias"] == "delta"

@@ -140,6 +140,7 @@ def test_dockerfile_runs_the_build_step_strictly_on_the_images_site_packages() -
     # The build step itself applies with fuzz 0, verifies the lock and checks status.
     script = (DOCKER / "patch_image.py").read_text(encoding="utf-8")
     assert '"--max-fuzz", "0"' in script
+    assert '"--max-fuzz", "0", "--strict"' in script
     assert '"lock", "verify"' in script
 
 
@@ -650,9 +651,10 @@ def test_report_is_deterministic(tmp_path: Path) -> None:
 
 def test_matrix_table_is_the_historic_format(tmp_path: Path) -> None:
     table = matrix.render(tmp_path)
+    pins = list(json.loads((ROOT / "versions.lock").read_text(encoding="utf-8"))["pins"])
     assert table.splitlines()[:2] == [
-        "| patch | litellm 1.80.10 | litellm 1.81.0 | litellm 1.110.2 |",
-        "|---|---|---|---|",
+        "| patch | " + " | ".join(f"litellm {pin}" for pin in pins) + " |",
+        "|---" * (len(pins) + 1) + "|",
     ]
 
 
@@ -676,4 +678,19 @@ def test_migration_guides_exist_with_worked_examples() -> None:
     assert {"migrating-from-sitecustomize.md", "migrating-from-bind-mounts.md"} <= names
     for name in ("migrating-from-sitecustomize.md", "migrating-from-bind-mounts.md"):
         text = (ROOT / "docs" / name).read_text(encoding="utf-8")
-        assert re.search(r"patches/00(10|11)-", text), name
+        assert re.search(r"patches/00\d\d-[a-z0-9-]+(\+[A-Za-z0-9._-]+)?\.diff", text), name
+
+
+def test_build_step_refuses_an_image_a_known_defect_would_stay_in(image: FakeImage) -> None:
+    # A second patch whose defect 1.81.0 has (Affects) but that no variant covers: the image is not protected.
+    diff = make_diff(SOURCE, SOURCE.replace(b"value_3 = 3\n", b"value_3 = 33\n"), "litellm/mod.py")
+    write_patch(
+        image.patches, "0002-other.diff", diff, package="litellm", versions=">=1.90", extra={"Affects": ">=1.80"}
+    )
+    before = snapshot(image.site)
+
+    result = image.build()
+
+    assert result.returncode == 1
+    assert "this image would NOT be protected: no variant covers 0002 (litellm 1.81.0)" in result.stderr
+    assert snapshot(image.site) == before

@@ -1,0 +1,363 @@
+"""Which releases the patch set protects: the coverage record, the guard against unprotected installs, constraints.
+
+The **coverage record** (``coverage.json`` beside the patch directory) is written by ``sweep --record`` and
+``evidence``: the releases swept, each release's verdict per patch id, the sha256 of every variant it was made
+with, and the test evidence per release and patch (defect shown unpatched, tests pass patched).
+
+The **guard** (:func:`uncovered_patches`) decides, for an install, which patch ids leave a known defect in
+place: the patch's package is installed, no variant is selected, and the installed version is *affected*:
+
+1. at or past a variant's ``Applied-Upstream``: not affected;
+2. a variant declares ``Affects``: affected exactly when a variant's ``Affects`` contains the version;
+3. the record has evidence for this release and patch whose unpatched tests passed: not affected;
+4. otherwise affected from the lowest ``Versions`` lower bound on, so a release newer than any swept one is
+   affected for every patch not fixed upstream.
+
+:func:`constraints_text` turns the record into a pip/uv constraints file admitting only releases on which
+every patch id is covered (applies at fuzz 0, already present, fixed upstream or not affected) and that no
+evidence contradicts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from sitepatch.errors import ManifestError
+from sitepatch.model import Patch
+from sitepatch.selection import Decision
+
+__all__ = [
+    "COVERAGE_SCHEMA",
+    "CoverageRecord",
+    "Uncovered",
+    "affected",
+    "check_coverage",
+    "constraints_text",
+    "covered_releases",
+    "record_from_sweep",
+    "uncovered_patches",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+COVERAGE_SCHEMA = 1
+_COVERED = ("applies", "already-present", "fixed-upstream")
+
+
+@dataclass(frozen=True, slots=True)
+class Uncovered:
+    """A patch id whose defect an install keeps: no variant covers the installed version."""
+
+    patch: str
+    package: str
+    version: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The JSON form: ``{"patch", "package", "version"}``."""
+        return {"patch": self.patch, "package": self.package, "version": self.version}
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageRecord:
+    """The contents of ``coverage.json``."""
+
+    package: str
+    releases: Mapping[str, Mapping[str, Any]]
+    """version -> ``{"paired": {...}, "group": n, "verdicts": {id: {status, variant, offset, fuzz}}}``."""
+    variants: Mapping[str, str]
+    """Each variant file name the sweep planned, with its sha256."""
+    evidence: tuple[Mapping[str, Any], ...] = ()
+    """``{release, patch, variant, patch_sha256, test_sha256, unpatched, patched, tests, date}`` entries."""
+    generated: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def newest(self) -> Version | None:
+        """The newest release swept."""
+        return max((Version(v) for v in self.releases), default=None)
+
+    @classmethod
+    def load(cls, path: Path) -> CoverageRecord | None:
+        """Read ``path``; ``None`` when it does not exist.
+
+        :raises ManifestError: when it is not a coverage record of a known schema.
+        """
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as err:
+            msg = f"{path}: not a readable coverage record ({err}); rerun sweep --record"
+            raise ManifestError(msg) from err
+        try:
+            if doc.get("schema_version") != COVERAGE_SCHEMA:
+                msg = f"{path}: schema_version must be {COVERAGE_SCHEMA}; rerun sweep --record"
+                raise ManifestError(msg)
+            return cls(
+                package=str(doc["package"]),
+                releases=dict(doc["releases"]),
+                variants=dict(doc.get("variants", {})),
+                evidence=tuple(doc.get("evidence", ())),
+                generated=str(doc.get("generated", "")),
+                extra={k: v for k, v in doc.items() if k not in _KEYS},
+            )
+        except (KeyError, TypeError, AttributeError) as err:
+            msg = f"{path}: not a valid coverage record ({err}); rerun sweep --record"
+            raise ManifestError(msg) from err
+
+    def to_json(self) -> str:
+        """The record as JSON with a trailing newline."""
+        doc: dict[str, Any] = {
+            "schema_version": COVERAGE_SCHEMA,
+            "package": self.package,
+            "generated": self.generated,
+            **dict(self.extra),
+            "variants": dict(sorted(self.variants.items())),
+            "releases": {v: self.releases[v] for v in sorted(self.releases, key=Version)},
+            "evidence": list(self.evidence),
+        }
+        return json.dumps(doc, indent=1) + "\n"
+
+    def group_evidence(self, release: str, patch_id: str) -> list[Mapping[str, Any]]:
+        """The evidence of ``patch_id`` on ``release`` and on every release of its sweep group."""
+        group = self.releases.get(release, {}).get("group")
+        members = {v for v, row in self.releases.items() if group is not None and row.get("group") == group}
+        members.add(release)
+        return [e for e in self.evidence if e.get("release") in members and e.get("patch") == patch_id]
+
+    def evidence_for(self, release: str, patch_id: str) -> list[Mapping[str, Any]]:
+        """The evidence entries of ``patch_id`` on ``release``."""
+        return [e for e in self.evidence if e.get("release") == release and e.get("patch") == patch_id]
+
+
+_KEYS = {"schema_version", "package", "generated", "variants", "releases", "evidence"}
+
+
+def record_from_sweep(document: Mapping[str, Any], previous: CoverageRecord | None = None) -> CoverageRecord:
+    """The coverage record of a sweep document, keeping ``previous``'s evidence and releases not swept now."""
+    releases: dict[str, Any] = dict(previous.releases) if previous is not None else {}
+    for row in document["releases"]:
+        releases[row["version"]] = {
+            "upload_time": row.get("upload_time", ""),
+            "paired": row.get("paired", {}),
+            "group": row.get("group"),
+            "verdicts": {
+                number: {k: v for k, v in cell.items() if k in ("status", "variant", "offset", "fuzz", "candidates")}
+                for number, cell in row["verdicts"].items()
+            },
+        }
+    variants = {v["file"]: v["sha256"] for versions in document["patches"].values() for v in versions}
+    return CoverageRecord(
+        package=str(document.get("package", "litellm")),
+        releases=releases,
+        variants=variants,
+        evidence=previous.evidence if previous is not None else (),
+        generated=str(document.get("generated", "")),
+        extra={"range": document.get("range", {}), "max_fuzz": document.get("max_fuzz", 0)},
+    )
+
+
+def _lower_bound(spec: SpecifierSet) -> Version | None:
+    bounds = [Version(s.version) for s in spec if s.operator in (">=", ">", "==", "~=") and "*" not in s.version]
+    return min(bounds, default=None)
+
+
+def _by_number(patches: Sequence[Patch]) -> dict[str, list[Patch]]:
+    numbers: dict[str, list[Patch]] = {}
+    for patch in patches:
+        numbers.setdefault(patch.number, []).append(patch)
+    return numbers
+
+
+def affected(variants: Sequence[Patch], version: Version, record: CoverageRecord | None = None) -> tuple[bool, str]:
+    """Whether ``version`` of the variants' package has the defect of this patch id, and on what grounds."""
+    for variant in variants:
+        if variant.applied_upstream is not None and version >= variant.applied_upstream:
+            return False, f"fixed upstream in {variant.applied_upstream}"
+    declared = [v.affects for v in variants if v.affects is not None]
+    if declared:
+        inside = any(spec.contains(version, prereleases=True) for spec in declared)
+        return inside, "inside Affects" if inside else "outside Affects"
+    if record is not None:
+        number = variants[0].number
+        entries = record.evidence_for(str(version), number)
+        if entries and all(e.get("unpatched") == "passed" for e in entries):
+            return False, "its tests pass unpatched here (coverage record)"
+        if record.newest is not None and version > record.newest:
+            return True, f"newer than every swept release ({record.newest})"
+    lowers = [b for v in variants if (b := _lower_bound(v.versions)) is not None]
+    if lowers and version < min(lowers):
+        return False, "older than every variant's Versions"
+    return True, "no variant's Versions admit it"
+
+
+def uncovered_patches(
+    decisions: Sequence[Decision],
+    versions: Mapping[NormalizedName, Version],
+    record: CoverageRecord | None = None,
+) -> tuple[Uncovered, ...]:
+    """The patch ids whose defect the install keeps: package installed, affected, and no variant selected."""
+    found: list[Uncovered] = []
+    selected = {d.patch.number for d in decisions if d.selected}
+    for number, variants in _by_number([d.patch for d in decisions]).items():
+        if number in selected:
+            continue
+        package = canonicalize_name(variants[0].package)
+        installed = versions.get(package)
+        if installed is None:
+            continue
+        hit, why = affected(variants, installed, record)
+        if hit:
+            found.append(Uncovered(number, str(package), str(installed), why))
+    return tuple(found)
+
+
+def _release_covered(
+    version: str, row: Mapping[str, Any], numbers: Mapping[str, Sequence[Patch]], record: CoverageRecord
+) -> tuple[bool, str]:
+    verdicts: Mapping[str, Any] = row.get("verdicts", {})
+    for number, variants in numbers.items():
+        cell: Mapping[str, Any] = verdicts.get(number) or {}
+        status = cell.get("status")
+        if status in _COVERED:
+            if status == "applies" and int(cell.get("fuzz", 0) or 0) > 0:
+                return False, f"{number} applies only with fuzz {cell['fuzz']}"
+            # Evidence of the release's group (same files, same variants) speaks for the release.
+            evidence = record.group_evidence(version, number)
+            if status == "fixed-upstream":
+                contradicted = [e for e in evidence if e.get("unpatched") == "defect-shown"]
+                if contradicted:
+                    where = contradicted[0]["release"]
+                    return False, f"{number}: marked fixed upstream, but its tests fail unpatched on {where}"
+                continue
+            failing = [e for e in evidence if e.get("patched") in ("failed", "apply-failed")]
+            if failing:
+                return (
+                    False,
+                    f"{number}: tests do not pass patched on {failing[0]['release']} ({failing[0]['patched']})",
+                )
+            continue
+        if status == "not-selected":
+            package = canonicalize_name(variants[0].package)
+            paired: Mapping[str, str] = row.get("paired", {})
+            text = version if package == canonicalize_name(record.package) else paired.get(str(package))
+            if text is None:
+                continue
+            hit, why = affected(variants, Version(text), record)
+            if hit:
+                return False, f"{number} not covered ({why})"
+            continue
+        return False, f"{number}: {status or 'not swept'}"
+    return True, ""
+
+
+def covered_releases(record: CoverageRecord, patches: Sequence[Patch]) -> tuple[list[Version], dict[str, str]]:
+    """The swept releases on which every patch id is covered, and why each other release is not."""
+    numbers = _by_number(patches)
+    good: list[Version] = []
+    bad: dict[str, str] = {}
+    for version in sorted(record.releases, key=Version):
+        ok, why = _release_covered(version, record.releases[version], numbers, record)
+        if ok:
+            good.append(Version(version))
+        else:
+            bad[version] = why
+    return good, bad
+
+
+def _exclusions(excluded: Sequence[Version], swept: Sequence[Version]) -> list[str]:
+    """``!=`` clauses for ``excluded``; a whole X.Y series excluded (every swept release of it) as ``!=X.Y.*``.
+
+    >>> swept = [Version(v) for v in ("1.81.1", "1.81.3", "1.82.0", "1.82.1")]
+    >>> _exclusions([Version("1.81.1"), Version("1.81.3"), Version("1.82.0")], swept)
+    ['!=1.81.*', '!=1.82.0']
+    """
+    series: dict[tuple[int, ...], list[Version]] = {}
+    for version in swept:
+        series.setdefault(version.release[:2], []).append(version)
+    out: list[str] = []
+    done: set[tuple[int, ...]] = set()
+    for version in excluded:
+        key = version.release[:2]
+        if key in done:
+            continue
+        if set(series.get(key, [])) <= set(excluded):
+            out.append(f"!={'.'.join(str(p) for p in key)}.*")
+            done.add(key)
+        else:
+            out.append(f"!={version}")
+    return out
+
+
+def constraints_text(record: CoverageRecord, patches: Sequence[Patch]) -> str:
+    """A pip/uv constraints file admitting only the swept releases on which every patch id is covered.
+
+    :raises ManifestError: when no release is covered.
+    """
+    good, bad = covered_releases(record, patches)
+    if not good:
+        msg = f"no swept {record.package} release is covered by every patch ({len(bad)} swept); nothing to admit"
+        raise ManifestError(msg)
+    low, high = good[0], good[-1]
+    excluded = sorted(Version(v) for v in bad if low < Version(v) < high)
+    spec = [f">={low}", f"<={high}", *_exclusions(excluded, [Version(v) for v in record.releases])]
+    lines = [
+        f"# Generated by `apply_patches.py constraints` from the coverage record of {record.generated or 'a sweep'}.",
+        (
+            f"# Admits the {len(good)} swept {record.package} release(s) on which every patch is covered; "
+            f"excludes {len(bad)}."
+        ),
+        f"# Use: uv pip install -c THIS_FILE '{record.package}[proxy]'",
+    ]
+    lines.extend(f"#   {v}: {bad[v]}" for v in sorted(bad, key=Version))
+    lines.append(f"{record.package}{','.join(spec)}")
+    return "\n".join(lines) + "\n"
+
+
+def check_coverage(record: CoverageRecord, patches: Sequence[Patch]) -> list[str]:
+    """Problems of the record against the current patch set (for ``lock check``)."""
+    problems: list[str] = []
+    current = {p.name: p.sha256 for p in patches}
+    for name, sha in sorted(record.variants.items()):
+        if name not in current:
+            problems.append(
+                f"coverage record: {name} was swept but is no longer in the patch set; rerun sweep --record"
+            )
+        elif current[name] != sha:
+            problems.append(f"coverage record: {name} changed since it was swept; rerun sweep --record")
+    problems.extend(
+        f"coverage record: {name} was never swept; rerun sweep --record"
+        for name in sorted(set(current) - set(record.variants))
+    )
+    for version, row in record.releases.items():
+        try:
+            Version(version)
+        except InvalidVersion:
+            problems.append(f"coverage record: {version!r} is not a version")
+            continue
+        for number, cell in row.get("verdicts", {}).items():
+            if cell.get("status") in ("conflicts", "error"):
+                problems.append(
+                    f"coverage record: {number} {cell.get('status')} on {record.package} {version} "
+                    f"({cell.get('variant', '')}); fix the variant's Versions or refresh it"
+                )
+    for entry in record.evidence:
+        variant = str(entry.get("variant", ""))
+        if variant in current and entry.get("patch_sha256") not in (None, current[variant]):
+            problems.append(
+                f"coverage record: evidence for {variant} on {entry.get('release')} is for an older patch file; "
+                "rerun evidence"
+            )
+    return problems

@@ -1,0 +1,428 @@
+"""Test evidence for a sweep: install a release, run each patch's regression tests unpatched and patched.
+
+Maintainers only (it installs LiteLLM into throwaway virtual environments with ``uv``). For each chosen release
+(every group's representative, and the first and last release of every verdict range), :func:`run_release`:
+
+1. creates a venv and installs ``litellm[proxy]==X`` plus the regression tests' dependencies with
+   ``uv pip install --exclude-newer <upload date + 1 day>`` (dependencies as they were when X came out);
+2. runs the regression tests of the patch ids in question **unpatched**: a patch shows its defect when its
+   tests fail in the test body. Where the regression conftest has ``--verdicts`` (its own classifier: an
+   ``AssertionError`` or the exception a ``defect`` marker declares, with the harness sound) that decides;
+   otherwise pytest's ``--junitxml``: a ``<failure>`` is the defect, an ``<error>`` (setup, teardown,
+   collection) a harness error, never evidence;
+3. applies the patch set (a variant the sweep found applicable but whose ``Versions`` exclude X is forced in
+   for this run only) and runs the same tests **patched**: they must all pass.
+
+Results are cached per (release, patch sha256, test file sha256) in the work directory, so a rerun does only
+what changed; :func:`merge_evidence` writes them into the coverage record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sitepatch.model import Patch
+
+__all__ = [
+    "EvidenceTask",
+    "Runner",
+    "classify_junit",
+    "classify_verdicts",
+    "merge_evidence",
+    "plan_tasks",
+    "run_release",
+    "run_tasks",
+    "shard",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+Runner = Callable[[Sequence[str], Path], "subprocess.CompletedProcess[str]"]
+"""``(command, cwd) -> completed process``: injected so that tests need no uv, no venv and no LiteLLM."""
+
+TEST_DEPS = ("pytest", "respx", "httpx", "prisma")
+"""What the regression tests need beside ``litellm[proxy]`` (see pins/*.in); prisma only from 1.90 on."""
+_TEST_FILE = re.compile(r"test_(\d{4})_")
+
+
+def _run(command: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - commands built here from validated versions
+        list(command), cwd=cwd, capture_output=True, text=True, check=False, timeout=3600
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceTask:
+    """One release to install and test, and what to test there."""
+
+    release: str
+    upload_time: str
+    paired: tuple[tuple[str, str], ...]
+    patches: tuple[tuple[str, str, str], ...]
+    """(patch id, variant file to apply or ``""`` for none, the sweep's verdict) for each patch id tested."""
+    why: str
+    """``group N representative`` or ``boundary of ...``."""
+
+
+def plan_tasks(document: Mapping[str, Any], *, only: Sequence[str] = ()) -> list[EvidenceTask]:
+    """The releases to test from a sweep document: each group's first release and each range's ends.
+
+    :param only: patch ids to test (default: every patch id the sweep has).
+    """
+    rows = {row["version"]: row for row in document["releases"]}
+    reasons: dict[str, list[str]] = {}
+    seen: set[int] = set()
+    for row in document["releases"]:
+        if row["group"] not in seen:
+            seen.add(row["group"])
+            reasons.setdefault(row["version"], []).append(f"group {row['group']} representative")
+    for number, runs in document.get("ranges", {}).items():
+        for run in runs:
+            for end in {run["first"], run["last"]}:
+                reasons.setdefault(end, []).append(f"{number} {run['status']} range end")
+    tasks = []
+    for version, why in reasons.items():
+        row = rows[version]
+        chosen = []
+        for number, cell in row["verdicts"].items():
+            if only and number not in only:
+                continue
+            status = cell["status"]
+            if status in ("applies", "already-present"):
+                chosen.append((number, cell.get("variant", ""), status))
+            elif status == "not-selected" and cell.get("candidates"):
+                chosen.append((number, cell["candidates"][0], "candidate"))
+            elif status == "not-selected" or (status == "fixed-upstream" and f"{number} {status} range end" in why):
+                # Fixed upstream is proven once per range (at its ends), not on every group.
+                chosen.append((number, "", status))
+        if chosen:
+            tasks.append(
+                EvidenceTask(
+                    release=version,
+                    upload_time=row.get("upload_time", ""),
+                    paired=tuple(row.get("paired", {}).items()),
+                    patches=tuple(chosen),
+                    why="; ".join(why),
+                )
+            )
+    return sorted(tasks, key=lambda t: [int(p) if p.isdigit() else 0 for p in t.release.split(".")])
+
+
+def shard(tasks: Sequence[EvidenceTask], spec: str) -> list[EvidenceTask]:
+    """The tasks of shard ``i/n`` (1-based): every n-th task from the i-th.
+
+    >>> [t for t in shard(list("abcde"), "2/2")]  # doctest: +SKIP
+    ['b', 'd']
+    """
+    index, _, total = spec.partition("/")
+    i, n = int(index), int(total)
+    if not 1 <= i <= n:
+        msg = f"--shard {spec}: write i/n with 1 <= i <= n"
+        raise ValueError(msg)
+    return [t for k, t in enumerate(tasks) if k % n == i - 1]
+
+
+def classify_junit(xml_text: str) -> dict[str, dict[str, str]]:
+    """Per patch id, each test's outcome from pytest's junit XML: passed, failed (in the body), error, skipped.
+
+    A ``<failure>`` is pytest's report of the call phase failing (an assertion or an exception in the test
+    body); an ``<error>`` is set-up, tear-down or collection failing, which says nothing about the defect.
+    """
+    outcomes: dict[str, dict[str, str]] = {}
+    root = ET.fromstring(xml_text)  # noqa: S314 - our own pytest's output
+    for case in root.iter("testcase"):
+        classname = case.get("classname", "")
+        match = _TEST_FILE.search(classname) or _TEST_FILE.search(case.get("file", "") or "")
+        number = match.group(1) if match else "none"
+        test_id = f"{classname}::{case.get('name', '')}"
+        if case.find("error") is not None:
+            outcome = "error"
+        elif case.find("failure") is not None:
+            outcome = "failed"
+        elif case.find("skipped") is not None:
+            outcome = "skipped"
+        else:
+            outcome = "passed"
+        outcomes.setdefault(number, {})[test_id] = outcome
+    return outcomes
+
+
+def _unpatched_verdict(outcomes: Mapping[str, str]) -> str:
+    values = set(outcomes.values())
+    if not values:
+        return "no-tests"
+    if "error" in values:
+        return "harness-error"
+    if values <= {"failed"}:
+        return "defect-shown"
+    if values <= {"passed", "skipped"}:
+        return "passed"
+    return "partly-failed"
+
+
+def _patched_verdict(outcomes: Mapping[str, str], unpatched: Mapping[str, str]) -> str:
+    values = set(outcomes.values())
+    if not values:
+        return "no-tests"
+    if "error" in values:
+        # Set-up that breaks only once the patch is in (an import error in the patched module) is the
+        # patch's failure, not the harness's.
+        return "harness-error" if "error" in unpatched.values() else "failed"
+    return "passed" if values <= {"passed", "skipped"} else "failed"
+
+
+_MISSING_VERSION = re.compile(r"there is no version of ([A-Za-z0-9._-]+)==([A-Za-z0-9._+!-]+)")
+_MISSING_PROJECT = re.compile(r"([A-Za-z0-9._-]+) was not found in the package registry")
+
+
+def _overrides_for(message: str) -> list[str]:
+    """Uv overrides for the pins a resolver error names as missing from the index.
+
+    >>> _overrides_for("there is no version of litellm-proxy-extras==0.4.113 and ...")
+    ['litellm-proxy-extras<=0.4.113']
+    >>> _overrides_for("Because litellm-proxy was not found in the package registry")
+    ['litellm-proxy ; sys_platform == "never"']
+    """
+    found = [f"{name}<={version}" for name, version in _MISSING_VERSION.findall(message)]
+    found += [f'{name} ; sys_platform == "never"' for name in _MISSING_PROJECT.findall(message)]
+    return list(dict.fromkeys(found))
+
+
+def _needs_prisma(release: str) -> bool:
+    """From about 1.90 an auth error on the proxy imports prisma (see pins/litellm-1.110.2.in); older pins lack it."""
+    parts = [int(p) for p in re.findall(r"\d+", release)[:2]]
+    return parts >= [1, 90]
+
+
+def _exclude_newer(upload_time: str) -> str:
+    moment = dt.datetime.fromisoformat(upload_time.replace("Z", "+00:00")) if upload_time else None
+    if moment is None:
+        return ""
+    return (moment + dt.timedelta(days=1)).strftime("%Y-%m-%d")
+
+
+def _test_files(repo: Path, number: str) -> list[Path]:
+    return sorted((repo / "tests" / "regression").glob(f"test_{number}_*.py"))
+
+
+def _sha(paths: Sequence[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _force_versions(data: bytes, release: str) -> bytes:
+    """The patch file with its ``Versions`` replaced by ``==release`` (a candidate forced in for one run)."""
+    return re.sub(rb"(?m)^Versions:.*$", f"Versions: =={release}".encode(), data, count=1)
+
+
+@dataclass
+class _Context:
+    repo: Path
+    patches: Sequence[Patch]
+    work: Path
+    runner: Runner
+    python: str
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def cached(self) -> dict[str, Any]:
+        path = self.work / "evidence-cache.json"
+        with self.lock:
+            return dict(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else {}
+
+    def store(self, entries: Mapping[str, Any]) -> None:
+        path = self.work / "evidence-cache.json"
+        with self.lock:
+            cache = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+            cache.update(entries)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(json.dumps(cache, indent=1), encoding="utf-8")
+            tmp.replace(path)
+
+
+def _cache_key(task: EvidenceTask, number: str, variant: str, context: _Context) -> str:
+    shas = {p.name: p.sha256 for p in context.patches}
+    tests = _sha(_test_files(context.repo, number))
+    return f"{task.release}|{number}|{shas.get(variant, '')}|{tests}"
+
+
+def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
+    """Install ``task.release``, run its patch ids' tests unpatched and patched; the evidence entries."""
+    cache = context.cached()
+    keys = {n: _cache_key(task, n, v, context) for n, v, _ in task.patches}
+    if all(k in cache for k in keys.values()):
+        return [cache[k] for k in keys.values()]
+    venv = context.work / "venvs" / task.release
+    python = venv / "bin" / "python"
+    run = context.runner
+    date = _exclude_newer(task.upload_time)
+    entries: list[dict[str, Any]] = []
+
+    def entry(number: str, variant: str, status: str, **fields: Any) -> dict[str, Any]:  # noqa: ANN401
+        shas = {p.name: p.sha256 for p in context.patches}
+        return {
+            "release": task.release,
+            "patch": number,
+            "variant": variant,
+            "sweep": status,
+            "patch_sha256": shas.get(variant),
+            "test_sha256": _sha(_test_files(context.repo, number)),
+            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d"),
+            "exclude_newer": date,
+            **({"overrides": list(overrides)} if overrides else {}),
+            **fields,
+        }
+
+    shutil.rmtree(venv, ignore_errors=True)
+    done = run(["uv", "venv", "-q", "--python", context.python, str(venv)], context.repo)
+    install = ["uv", "pip", "install", "-q", "--python", str(python)]
+    if date:
+        install += ["--exclude-newer", date]
+    deps = [d for d in TEST_DEPS if d != "prisma" or _needs_prisma(task.release)]
+    packages = [f"litellm[proxy]=={task.release}", *(f"{n}=={v}" for n, v in task.paired), *deps]
+    overrides: list[str] = []
+    if done.returncode == 0:
+        done = run([*install, *packages], context.repo)
+    if done.returncode != 0:
+        # A release whose [proxy] pins name files the index lacks: let the resolver pick the companion.
+        packages = [f"litellm[proxy]=={task.release}", *deps]
+        done = run([*install, *packages], context.repo)
+    for _ in range(4):
+        # Newer releases pin distributions the index does not have (litellm-proxy, X==Y.postN): override
+        # exactly those, as pins/litellm-1.110.2-overrides.txt does by hand, and say so in the evidence.
+        more = _overrides_for(done.stderr or "") if done.returncode != 0 else []
+        if not more or set(more) <= set(overrides):
+            break
+        overrides.extend(m for m in more if m not in overrides)
+        path = context.work / "overrides" / f"{task.release}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(overrides) + "\n", encoding="utf-8")
+        done = run([*install, "--override", str(path), *packages], context.repo)
+    if done.returncode != 0:
+        why = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        return [
+            entry(n, v, s, unpatched="install-failed", patched="install-failed", note=why) for n, v, s in task.patches
+        ]
+    numbers = ",".join(n for n, _, _ in task.patches)
+    unpatched = _pytest(task, context, python, numbers, "unpatched")
+    to_apply = context.work / "patches" / task.release
+    shutil.rmtree(to_apply, ignore_errors=True)
+    to_apply.mkdir(parents=True)
+    forced = {v for _, v, s in task.patches if s == "candidate"}
+    for patch in context.patches:
+        data = patch.path.read_bytes()
+        (to_apply / patch.name).write_bytes(_force_versions(data, task.release) if patch.name in forced else data)
+    applied = run(
+        # This interpreter runs sitepatch (its unidiff and packaging); the venv is only the target.
+        [sys.executable, str(context.repo / "apply_patches.py"), "--python", str(python), "--patches", str(to_apply)],
+        context.repo,
+    )
+    patched = _pytest(task, context, python, numbers, "patched") if applied.returncode == 0 else {}
+    apply_note = [] if applied.returncode == 0 else (applied.stderr or applied.stdout).strip().splitlines()[-5:]
+    for number, variant, status in task.patches:
+        before = unpatched.get(number, {})
+        after = patched.get(number, {})
+        result = entry(
+            number,
+            variant,
+            status,
+            unpatched=_unpatched_verdict(before),
+            patched=(_patched_verdict(after, before) if variant else "not-applied")
+            if applied.returncode == 0
+            else "apply-failed",
+            tests={k: [before.get(k, ""), after.get(k, "")] for k in sorted({*before, *after})},
+        )
+        if apply_note:
+            result["note"] = apply_note
+        entries.append(result)
+    context.store({keys[e["patch"]]: e for e in entries})
+    shutil.rmtree(venv, ignore_errors=True)
+    return entries
+
+
+def classify_verdicts(text: str) -> dict[str, dict[str, str]]:
+    """Per patch id, each test's outcome from the regression conftest's ``--verdicts`` file.
+
+    That file already tells a defect (a failure in the body on an ``AssertionError`` or the exception the
+    test's ``defect`` marker declares) from a harness fault; its ``failed`` is the defect, ``error`` the harness.
+    """
+    document = json.loads(text)
+    outcomes: dict[str, dict[str, str]] = {}
+    for nodeid, verdict in dict(document.get("tests", {})).items():
+        outcomes.setdefault(str(verdict.get("patch", "none")), {})[nodeid] = str(verdict.get("verdict", "error"))
+    return outcomes
+
+
+def _pytest(task: EvidenceTask, context: _Context, python: Path, numbers: str, phase: str) -> dict[str, Any]:
+    report = context.work / "junit" / f"{task.release}-{phase}.xml"
+    verdicts = report.with_suffix(".verdicts.json")
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.unlink(missing_ok=True)
+    verdicts.unlink(missing_ok=True)
+    conftest = context.repo / "tests" / "regression" / "conftest.py"
+    # The regression harness's own classifier, where it has one; pytest's junit XML otherwise.
+    classified = conftest.is_file() and "--verdicts" in conftest.read_text(encoding="utf-8")
+    context.runner(
+        [
+            *(str(python), "-m", "pytest", "tests/regression", "-p", "no:cacheprovider", "-p", "no:randomly"),
+            *("-o", "filterwarnings=default", "-o", "testpaths=tests/regression", "-q"),
+            *(f"--patches={numbers}", f"--junitxml={report}"),
+            *((f"--verdicts={verdicts}",) if classified else ()),
+        ],
+        context.repo,
+    )
+    if classified and verdicts.is_file():
+        return classify_verdicts(verdicts.read_text(encoding="utf-8"))
+    if not report.is_file():
+        return {}
+    return classify_junit(report.read_text(encoding="utf-8"))
+
+
+def run_tasks(  # noqa: PLR0913 - the run's inputs
+    tasks: Sequence[EvidenceTask],
+    *,
+    repo: Path,
+    patches: Sequence[Patch],
+    work: Path,
+    jobs: int = 1,
+    runner: Runner = _run,
+    python: str = "3.11",
+    progress: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run every task (``jobs`` at a time); the evidence entries, in task order."""
+    context = _Context(repo=repo, patches=patches, work=work, runner=runner, python=python or sys.executable)
+
+    def one(task: EvidenceTask) -> list[dict[str, Any]]:
+        result = run_release(task, context)
+        if progress is not None:
+            progress(f"{task.release}: " + ", ".join(f"{e['patch']} {e['unpatched']}/{e['patched']}" for e in result))
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        results = list(pool.map(one, tasks))
+    return [e for r in results for e in r]
+
+
+def merge_evidence(previous: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """``previous`` with each (release, patch) entry replaced by its newer one from ``new``."""
+    merged = {(e["release"], e["patch"]): dict(e) for e in previous}
+    merged.update({(e["release"], e["patch"]): dict(e) for e in new})
+    return [merged[k] for k in sorted(merged, key=lambda k: ([int(p) for p in re.findall(r"\d+", k[0])], k[1]))]

@@ -1,0 +1,529 @@
+"""Read releases from a package index without installing them: the JSON API, and wheels by HTTP range requests.
+
+A wheel is a zip file whose central directory sits at its end. :class:`RemoteWheel` asks the server for the
+last 64 KiB (a suffix range), reads the central directory from it (asking for the rest of the directory when it
+is larger), then fetches only the members it is asked for, each with one range request covering its local
+header and compressed bytes, as pip's lazy wheel does. ``zipfile`` does the decompression and the CRC check.
+When the server ignores ``Range`` and sends the whole file, the wheel is kept in the cache and read from there.
+
+:class:`ReleaseCache` keeps what was read on disk (``<cache>/releases/<name>/<version>.json`` plus
+content-addressed ``<cache>/blobs/``), so a second sweep of the same releases makes no request at all, and each
+file is checked against the wheel's ``RECORD`` hash before it is stored.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import csv
+import email.parser
+import io
+import json
+import os
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from sitepatch.dist import file_digest, record_digest
+from sitepatch.errors import TargetError
+
+__all__ = [
+    "DEFAULT_INDEX",
+    "FetchError",
+    "FetchStats",
+    "Fetcher",
+    "HttpFetcher",
+    "Release",
+    "ReleaseCache",
+    "ReleaseFiles",
+    "RemoteWheel",
+    "default_cache_dir",
+    "list_releases",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+DEFAULT_INDEX = "https://pypi.org/pypi"
+"""The JSON API root: ``<index>/<name>/json`` lists a project's releases and files."""
+_TAIL = 64 * 1024
+_SLACK = 1024
+"""Extra bytes fetched after a member's local header: its extra field may be longer than the central one."""
+_SCHEMA = 1
+
+
+class FetchError(TargetError):
+    """A release or file could not be read from the index."""
+
+
+class Fetcher(Protocol):
+    """HTTP GET, injected so that tests serve wheels from memory or a local server."""
+
+    def get(self, url: str, byte_range: tuple[int, int | None] | None = None) -> tuple[int, bytes]:
+        """GET ``url``; ``byte_range`` is ``(start, end)`` inclusive, or ``(-n, None)`` for the last n bytes.
+
+        :returns: the HTTP status (206 when the range was honoured, 200 for the whole body) and the body.
+        """
+
+
+@dataclass
+class FetchStats:
+    """What a sweep fetched: requests and bytes, per release and in total."""
+
+    requests: int = 0
+    bytes: int = 0
+    per_release: dict[str, int] = field(default_factory=dict)
+    """``name==version`` -> bytes fetched for that release's wheel."""
+    whole_wheels: list[str] = field(default_factory=list)
+    """Wheels fetched whole because the server ignored ``Range``."""
+
+
+@dataclass
+class HttpFetcher:
+    """:class:`Fetcher` over ``urllib``, counting requests and bytes; retries a failed request twice."""
+
+    stats: FetchStats = field(default_factory=FetchStats)
+    timeout: float = 120.0
+    retries: int = 2
+
+    def get(self, url: str, byte_range: tuple[int, int | None] | None = None) -> tuple[int, bytes]:
+        """See :meth:`Fetcher.get`.
+
+        :raises FetchError: when the request fails after the retries.
+        """
+        headers = {"User-Agent": "sitepatch-sweep"}
+        if byte_range is not None:
+            start, end = byte_range
+            headers["Range"] = f"bytes={start}" if end is None else f"bytes={start}-{end}"
+        if not url.startswith(("http://", "https://", "file://")):
+            msg = f"{url}: only http(s) and file URLs can be fetched"
+            raise FetchError(msg)
+        last: Exception | None = None
+        for attempt in range(self.retries + 1):
+            try:
+                request = urllib.request.Request(url, headers=headers)  # noqa: S310 - scheme checked above
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                    body: bytes = response.read()
+                    status = int(getattr(response, "status", 200) or 200)
+            except urllib.error.HTTPError as err:
+                if err.code == 416 or err.code < 500:
+                    msg = f"{url}: HTTP {err.code} {err.reason}"
+                    raise FetchError(msg) from err
+                last = err
+            except (urllib.error.URLError, OSError, TimeoutError) as err:
+                last = err
+            else:
+                self.stats.requests += 1
+                self.stats.bytes += len(body)
+                return status, body
+            time.sleep(0.5 * (attempt + 1))
+        msg = f"{url}: request failed ({last}); check the network or the --index URL"
+        raise FetchError(msg) from last
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """One release on the index and the wheel chosen to read it from."""
+
+    name: str
+    version: Version
+    wheel: str
+    """The wheel's file name."""
+    url: str
+    """The wheel's absolute URL."""
+    size: int
+    upload_time: str
+    """ISO 8601 upload time of the chosen wheel (UTC)."""
+    yanked: bool = False
+
+
+def _wheel_rank(filename: str) -> tuple[int, str]:
+    # Any wheel carries the same .py files; a pure one is smallest and most likely cached elsewhere.
+    if filename.endswith("-none-any.whl"):
+        return 0, filename
+    if "manylinux" in filename and "x86_64" in filename:
+        return 1, filename
+    return 2, filename
+
+
+def list_releases(
+    name: str,
+    fetcher: Fetcher,
+    *,
+    index: str = DEFAULT_INDEX,
+    cache: ReleaseCache | None = None,
+    offline: bool = False,
+) -> tuple[Release, ...]:
+    """Every release of ``name`` on the index that has a wheel, oldest first (yanked ones included, flagged).
+
+    :param offline: use the copy of the listing saved by an earlier run instead of asking the index.
+    :raises FetchError: when the index cannot be read (or, offline, nothing was saved).
+    """
+    url = f"{index.rstrip('/')}/{canonicalize_name(name)}/json"
+    saved = cache.index_path(name) if cache is not None else None
+    if offline:
+        if saved is None or not saved.is_file():
+            msg = f"{name}: no saved release listing in the cache; run once without --offline"
+            raise FetchError(msg)
+        raw = saved.read_bytes()
+    else:
+        status, raw = fetcher.get(url)
+        if status != 200:
+            msg = f"{url}: HTTP {status}"
+            raise FetchError(msg)
+        if saved is not None:
+            _write_atomic(saved, raw)
+    try:
+        document = json.loads(raw)
+        files_by_version: dict[str, Any] = document["releases"]
+    except (ValueError, KeyError, TypeError) as err:
+        msg = f"{url}: not a JSON API project page ({err})"
+        raise FetchError(msg) from err
+    releases: list[Release] = []
+    for text, files in files_by_version.items():
+        try:
+            version = Version(text)
+        except InvalidVersion:
+            continue
+        wheels = [f for f in files if str(f.get("filename", "")).endswith(".whl")]
+        if not wheels:
+            continue
+        chosen = min(wheels, key=lambda f: _wheel_rank(str(f["filename"])))
+        releases.append(
+            Release(
+                name=str(canonicalize_name(name)),
+                version=version,
+                wheel=str(chosen["filename"]),
+                url=urllib.parse.urljoin(url, str(chosen["url"])),
+                size=int(chosen.get("size") or 0),
+                upload_time=str(chosen.get("upload_time_iso_8601") or chosen.get("upload_time") or ""),
+                yanked=all(bool(f.get("yanked")) for f in wheels),
+            )
+        )
+    return tuple(sorted(releases, key=lambda r: r.version))
+
+
+class _SparseFile(io.RawIOBase):
+    """A seekable read-only view of a remote file of known size, made of the byte ranges fetched so far."""
+
+    def __init__(self, size: int, fetch: Callable[[int, int], bytes]) -> None:
+        super().__init__()
+        self._size = size
+        self._fetch = fetch
+        self._starts: list[int] = []
+        self._chunks: dict[int, bytes] = {}
+        self._pos = 0
+
+    def add(self, start: int, data: bytes) -> None:
+        """Remember ``data`` as the file's bytes from ``start``."""
+        if start not in self._chunks:
+            bisect.insort(self._starts, start)
+        if len(data) >= len(self._chunks.get(start, b"")):
+            self._chunks[start] = data
+
+    def _covering(self, start: int, end: int) -> bytes | None:
+        index = bisect.bisect_right(self._starts, start) - 1
+        while index >= 0:
+            begin = self._starts[index]
+            chunk = self._chunks[begin]
+            if begin + len(chunk) >= end:
+                return chunk[start - begin : end - begin]
+            index -= 1
+        return None
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        end = self._size if size is None or size < 0 else min(self._size, self._pos + size)
+        if end <= self._pos:
+            return b""
+        data = self._covering(self._pos, end)
+        if data is None:
+            data = self._fetch(self._pos, end)
+            self.add(self._pos, data)
+        self._pos += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:  # noqa: ANN401 - the buffer protocol has no precise type
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class RemoteWheel:
+    """A wheel on the index read member by member with range requests (or whole, if ranges are refused)."""
+
+    def __init__(self, release: Release, fetcher: Fetcher, *, whole_dir: Path | None = None) -> None:
+        """Open the wheel: fetch its central directory.
+
+        :param whole_dir: where to keep the wheel if the server sends it whole (read from there next time).
+        :raises FetchError: when the wheel cannot be read or is not a zip file.
+        """
+        self.release = release
+        self.fetched = 0
+        self._fetcher = fetcher
+        kept = whole_dir / release.wheel if whole_dir is not None else None
+        self.whole = False
+        try:
+            if kept is not None and kept.is_file():
+                self._file: io.RawIOBase | io.BufferedReader = kept.open("rb")
+                self.whole = True
+            else:
+                self._file = self._open_remote(kept)
+            self._zip = zipfile.ZipFile(self._file)
+        except (zipfile.BadZipFile, OSError, EOFError) as err:
+            if isinstance(err, FetchError):
+                raise
+            msg = f"{release.url}: not a readable wheel ({err})"
+            raise FetchError(msg) from err
+        self.names = frozenset(self._zip.namelist())
+
+    def _get(self, start: int, end: int | None) -> tuple[int, bytes]:
+        status, body = self._fetcher.get(self.release.url, (start, end))
+        self.fetched += len(body)
+        return status, body
+
+    def _open_remote(self, kept: Path | None) -> io.RawIOBase | io.BufferedReader:
+        status, tail = self._get(-_TAIL, None)
+        if status == 200:
+            return self._keep_whole(tail, kept)
+        size = self.release.size or 0
+        if not size:
+            msg = f"{self.release.url}: the index does not give the wheel's size"
+            raise FetchError(msg)
+        sparse = _SparseFile(size, self._fetch_range)
+        sparse.add(max(0, size - len(tail)), tail)
+        end = tail.rfind(b"PK\x05\x06")
+        if end >= 0 and len(tail) - end >= 22:
+            cd_size = int.from_bytes(tail[end + 12 : end + 16], "little")
+            cd_offset = int.from_bytes(tail[end + 16 : end + 20], "little")
+            tail_start = size - len(tail)
+            if cd_offset < tail_start and cd_offset + cd_size <= size:
+                # The central directory is larger than the tail: fetch the rest of it in one request.
+                sparse.add(cd_offset, self._fetch_range(cd_offset, tail_start) + tail)
+        return sparse
+
+    def _keep_whole(self, data: bytes, kept: Path | None) -> io.BufferedReader | io.RawIOBase:
+        self.whole = True
+        if kept is None:
+            return io.BytesIO(data)  # type: ignore[return-value]
+        _write_atomic(kept, data)
+        return kept.open("rb")
+
+    def _fetch_range(self, start: int, end: int) -> bytes:
+        status, body = self._get(start, end - 1)
+        if status == 200:
+            # Not a range: the whole file; take the part asked for.
+            return body[start:end]
+        if len(body) != end - start:
+            msg = f"{self.release.url}: asked for bytes {start}-{end - 1}, got {len(body)} bytes"
+            raise FetchError(msg)
+        return body
+
+    def read(self, names: Iterable[str]) -> dict[str, bytes]:
+        """The bytes of each member of ``names`` that the wheel has (one range request per member)."""
+        found: dict[str, bytes] = {}
+        for name in names:
+            if name not in self.names:
+                continue
+            info = self._zip.getinfo(name)
+            if isinstance(self._file, _SparseFile):
+                start = info.header_offset
+                end = min(
+                    self.release.size, start + 30 + len(info.orig_filename.encode()) + _SLACK + info.compress_size
+                )
+                if self._file._covering(start, end) is None:  # noqa: SLF001 - the class's own helper
+                    self._file.add(start, self._fetch_range(start, end))
+            try:
+                found[name] = self._zip.read(info)
+            except (zipfile.BadZipFile, OSError, EOFError) as err:
+                msg = f"{self.release.url}: {name} is damaged ({err}); run again, or delete the cache entry"
+                raise FetchError(msg) from err
+        return found
+
+    def close(self) -> None:
+        """Release the underlying file."""
+        self._zip.close()
+        self._file.close()
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseFiles:
+    """What a sweep knows about one release: its metadata and the files it was asked for."""
+
+    release: Release
+    requires_dist: tuple[str, ...]
+    record: dict[str, str]
+    """The RECORD hash of each file asked for (``""`` when RECORD lists it without a hash)."""
+    top_levels: tuple[str, ...]
+    """The top-level names RECORD owns (for new files a patch creates)."""
+    files: dict[str, bytes]
+    """The bytes of each file asked for that the release has (verified against RECORD)."""
+
+
+def default_cache_dir() -> Path:
+    """``$SITEPATCH_CACHE_DIR``, else ``$XDG_CACHE_HOME/sitepatch``, else ``~/.cache/sitepatch``."""
+    if os.environ.get("SITEPATCH_CACHE_DIR"):
+        return Path(os.environ["SITEPATCH_CACHE_DIR"])
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "sitepatch"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _parse_record(text: str) -> dict[str, str]:
+    record: dict[str, str] = {}
+    for row in csv.reader(io.StringIO(text)):
+        if row and row[0]:
+            record[row[0]] = row[1] if len(row) > 1 else ""
+    return record
+
+
+@dataclass
+class ReleaseCache:
+    """The on-disk cache of release listings, release metadata and file contents."""
+
+    root: Path
+    fetcher: Fetcher
+    stats: FetchStats = field(default_factory=FetchStats)
+    offline: bool = False
+    """Never ask the index; a file that is not cached is an error."""
+
+    def index_path(self, name: str) -> Path:
+        """Where the JSON listing of ``name`` is saved."""
+        return self.root / "index" / f"{canonicalize_name(name)}.json"
+
+    def _meta_path(self, release: Release) -> Path:
+        return self.root / "releases" / release.name / f"{release.version}.json"
+
+    def _blob_path(self, digest: str) -> Path:
+        return self.root / "blobs" / digest[:2] / digest
+
+    def _load_meta(self, release: Release) -> dict[str, Any] | None:
+        try:
+            meta = json.loads(self._meta_path(release).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(meta, dict) or meta.get("schema") != _SCHEMA or meta.get("wheel") != release.wheel:
+            return None
+        return meta
+
+    def files(self, release: Release, paths: Sequence[str]) -> ReleaseFiles:
+        """The metadata of ``release`` and the contents of ``paths`` in it, from the cache or the index.
+
+        :raises FetchError: when the index cannot be read, a file does not match RECORD, or (offline) a file is
+            not cached.
+        """
+        meta = self._load_meta(release) or {}
+        known: dict[str, Any] = dict(meta.get("files") or {})
+        missing = [p for p in paths if p not in known]
+        if missing or not meta:
+            if self.offline:
+                msg = f"{release.name} {release.version}: {len(missing) or 'its metadata'} file(s) not in the cache"
+                raise FetchError(msg + "; run once without --offline")
+            meta = self._fetch(release, missing, meta, known)
+            known = meta["files"]
+        files: dict[str, bytes] = {}
+        record: dict[str, str] = {}
+        for path in paths:
+            entry = known[path]
+            if entry.get("hash") is None:
+                continue
+            record[path] = entry["hash"]
+            if entry.get("blob"):
+                try:
+                    files[path] = self._blob_path(entry["blob"]).read_bytes()
+                except OSError as err:
+                    msg = f"{release.name} {release.version}: cached {path} is missing; delete {self.root} entry"
+                    raise FetchError(msg) from err
+        return ReleaseFiles(
+            release=release,
+            requires_dist=tuple(meta.get("requires_dist") or ()),
+            record=record,
+            top_levels=tuple(meta.get("top_levels") or ()),
+            files=files,
+        )
+
+    def _fetch(self, release: Release, missing: Sequence[str], meta: dict[str, Any], known: dict[str, Any]) -> Any:  # noqa: ANN401
+        wheel = RemoteWheel(release, self.fetcher, whole_dir=self.root / "wheels")
+        try:
+            stem = f"{release.wheel.split('-')[0]}-{release.wheel.split('-')[1]}"
+            dist_info = f"{stem}.dist-info"
+            wanted = [f"{dist_info}/METADATA", f"{dist_info}/RECORD", *missing]
+            if f"{dist_info}/RECORD" not in wheel.names:
+                dist_info = next((n.split("/")[0] for n in wheel.names if n.endswith(".dist-info/RECORD")), dist_info)
+                wanted = [f"{dist_info}/METADATA", f"{dist_info}/RECORD", *missing]
+            data = wheel.read(wanted)
+        finally:
+            wheel.close()
+        key = f"{release.name}=={release.version}"
+        self.stats.per_release[key] = self.stats.per_release.get(key, 0) + wheel.fetched
+        self.stats.bytes += wheel.fetched
+        if wheel.whole:
+            self.stats.whole_wheels.append(release.wheel)
+        record = _parse_record(data.get(f"{dist_info}/RECORD", b"").decode("utf-8", "replace"))
+        metadata = email.parser.BytesParser().parsebytes(data.get(f"{dist_info}/METADATA", b""), headersonly=True)
+        for path in missing:
+            listed = record.get(path)
+            content = data.get(path)
+            if listed is None or content is None:
+                known[path] = {"hash": None}
+                continue
+            if listed and record_digest(content) != listed:
+                msg = f"{release.wheel}: {path} does not match its RECORD hash; the download is damaged, run again"
+                raise FetchError(msg)
+            digest = file_digest(content)
+            blob = self._blob_path(digest)
+            if not blob.is_file():
+                _write_atomic(blob, content)
+            known[path] = {"hash": listed, "blob": digest}
+        new_meta = {
+            "schema": _SCHEMA,
+            "name": release.name,
+            "version": str(release.version),
+            "wheel": release.wheel,
+            "upload_time": release.upload_time,
+            "requires_dist": meta.get("requires_dist") or list(metadata.get_all("Requires-Dist") or ()),
+            "top_levels": meta.get("top_levels")
+            or sorted(
+                {p.split("/", 1)[0] for p in record if "/" in p and not p.split("/", 1)[0].endswith(".dist-info")}
+            ),
+            "files": known,
+        }
+        _write_atomic(self._meta_path(release), json.dumps(new_meta, indent=1, sort_keys=True).encode())
+        return new_meta

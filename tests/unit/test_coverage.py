@@ -1,0 +1,224 @@
+"""The guard against unprotected installs, the coverage record, and ``constraints``."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+
+from fakesite import SOURCE, make_diff, write_patch
+from sitepatch.coverage import CoverageRecord, check_coverage, constraints_text, covered_releases
+from sitepatch.errors import ManifestError, PatchSetError
+from sitepatch.parse import load_patches
+
+FIXED = SOURCE.replace(b"line 20\n", b"line 20 fixed\n")
+Run = Callable[..., tuple[int, str, str]]
+
+
+def add_patch(patches: Path, versions: str, **extra: str) -> None:
+    write_patch(patches, "0001-fix.diff", make_diff(SOURCE, FIXED, "demo/mod.py"), versions=versions, extra=extra)
+
+
+def write_record(patches: Path, releases: dict[str, dict[str, str]], **more: object) -> Path:
+    loaded = load_patches(patches)
+    doc = {
+        "schema_version": 1,
+        "package": "demo",
+        "generated": "2026-12-01T00:00:00Z",
+        "variants": {p.name: p.sha256 for p in loaded},
+        "releases": {
+            version: {"paired": {}, "group": i, "verdicts": {"0001": verdict}}
+            for i, (version, verdict) in enumerate(releases.items())
+        },
+        "evidence": [],
+        **more,
+    }
+    path = patches.parent / "coverage.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_an_install_no_variant_covers_is_reported_unprotected(run: Run, patches: Path) -> None:
+    add_patch(patches, ">=0.5,<1.0")
+
+    code, out, _ = run("check")
+
+    assert code == 0
+    assert "warning: this install is NOT protected: no variant of patch 0001 covers demo 1.0" in out
+
+
+def test_json_lists_uncovered_patches(run: Run, patches: Path) -> None:
+    add_patch(patches, ">=0.5,<1.0")
+
+    _, out, _ = run("check", "--json")
+
+    assert json.loads(out)["uncovered"] == [{"patch": "0001", "package": "demo", "version": "1.0"}]
+
+
+@pytest.mark.parametrize("command", ["check", "apply"])
+def test_strict_exits_1_on_an_uncovered_install(run: Run, patches: Path, command: str) -> None:
+    add_patch(patches, ">=0.5,<1.0")
+
+    code, out, _ = run(command, "--strict")
+
+    assert code == 1
+    assert "strict: 1 uncovered patch(es); exit 1" in out
+
+
+@pytest.mark.parametrize(
+    ("versions", "extra"),
+    [
+        pytest.param(">=0.5,<1.0", {"Applied-Upstream": "1.0"}, id="fixed upstream"),
+        pytest.param(">=0.5,<1.0", {"Affects": "<1.0"}, id="outside Affects"),
+        pytest.param(">=1.1", {}, id="older than every variant"),
+        pytest.param(">=1.0", {}, id="a variant is selected"),
+    ],
+)
+def test_a_covered_or_unaffected_install_passes_strict(
+    run: Run, patches: Path, versions: str, extra: dict[str, str]
+) -> None:
+    add_patch(patches, versions, **extra)
+
+    code, out, _ = run("check", "--strict", "--json")
+
+    assert code == 0, out
+    assert json.loads(out)["uncovered"] == []
+
+
+def test_affects_naming_the_installed_version_makes_it_uncovered(run: Run, patches: Path) -> None:
+    add_patch(patches, ">=2.0", Affects=">=0.9")
+
+    code, _, _ = run("check", "--strict")
+
+    assert code == 1
+
+
+def test_a_version_newer_than_every_swept_release_is_uncovered(run: Run, patches: Path) -> None:
+    add_patch(patches, ">=0.5,<1.0")
+    write_record(patches, {"0.9": {"status": "applies", "variant": "0001-fix.diff"}})
+
+    _, out, _ = run("check")
+
+    assert "newer than every swept release (0.9)" in out
+
+
+def test_evidence_that_the_tests_pass_unpatched_clears_the_guard(run: Run, patches: Path) -> None:
+    add_patch(patches, ">=0.5,<1.0")
+    evidence = [{"release": "1.0", "patch": "0001", "variant": "0001-fix.diff", "unpatched": "passed"}]
+    write_record(patches, {"1.0": {"status": "not-selected"}}, evidence=evidence)
+
+    code, _, _ = run("check", "--strict")
+
+    assert code == 0
+
+
+def test_constraints_admit_only_covered_releases(run: Run, patches: Path) -> None:
+    add_patch(patches, ">=1.0,<1.2")
+    write_record(
+        patches,
+        {
+            "1.0": {"status": "applies", "variant": "0001-fix.diff", "fuzz": 0},
+            "1.1": {"status": "applies", "variant": "0001-fix.diff", "fuzz": 1},
+            "1.1.1": {"status": "applies", "variant": "0001-fix.diff", "fuzz": 0},
+            "1.2": {"status": "not-selected"},
+        },
+    )
+
+    code, out, _ = run("constraints")
+
+    assert code == 0
+    assert out.splitlines()[-1] == "demo>=1.0,<=1.1.1,!=1.1"
+    assert "#   1.1: 0001 applies only with fuzz 1" in out
+    assert "#   1.2: 0001 not covered (no variant's Versions admit it)" in out
+
+
+def test_constraints_without_a_record_say_how_to_make_one(run: Run, patches: Path) -> None:
+    add_patch(patches, ">=1.0")
+
+    code, _, err = run("constraints")
+
+    assert code == 2
+    assert "run `apply_patches.py sweep --record" in err
+
+
+def test_no_covered_release_is_an_error(patches: Path) -> None:
+    add_patch(patches, ">=1.0")
+    path = write_record(patches, {"1.0": {"status": "conflicts", "variant": "0001-fix.diff"}})
+    record = CoverageRecord.load(path)
+    assert record is not None
+
+    with pytest.raises(ManifestError, match="no swept demo release is covered"):
+        constraints_text(record, load_patches(patches))
+    assert covered_releases(record, load_patches(patches))[1] == {"1.0": "0001: conflicts"}
+
+
+def test_lock_check_reports_a_stale_coverage_record(patches: Path) -> None:
+    add_patch(patches, ">=1.0")
+    path = write_record(patches, {"1.0": {"status": "conflicts", "variant": "0001-fix.diff"}})
+    add_patch(patches, ">=1.0", Affects=">=1.0")
+    record = CoverageRecord.load(path)
+    assert record is not None
+
+    problems = check_coverage(record, load_patches(patches))
+
+    assert problems == [
+        "coverage record: 0001-fix.diff changed since it was swept; rerun sweep --record",
+        "coverage record: 0001 conflicts on demo 1.0 (0001-fix.diff); fix the variant's Versions or refresh it",
+    ]
+
+
+def test_an_invalid_affects_header_is_refused(patches: Path) -> None:
+    add_patch(patches, ">=1.0", Affects="1.0")
+
+    with pytest.raises(PatchSetError, match=re.escape("did you mean '==1.0'")):
+        load_patches(patches)
+
+
+def test_a_record_of_another_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "coverage.json"
+    path.write_text(json.dumps({"schema_version": 9}))
+
+    with pytest.raises(ManifestError, match="schema_version must be 1"):
+        CoverageRecord.load(path)
+
+
+def test_evidence_of_a_group_speaks_for_its_releases(patches: Path) -> None:
+    add_patch(patches, ">=1.0,<1.2", **{"Applied-Upstream": "1.2"})
+    evidence = [
+        {
+            "release": "1.0",
+            "patch": "0001",
+            "variant": "0001-fix.diff",
+            "unpatched": "defect-shown",
+            "patched": "failed",
+        },
+        {"release": "1.2", "patch": "0001", "variant": "", "unpatched": "defect-shown", "patched": "not-applied"},
+    ]
+    path = write_record(
+        patches,
+        {
+            "1.0": {"status": "applies", "variant": "0001-fix.diff"},
+            "1.0.1": {"status": "applies", "variant": "0001-fix.diff"},
+            "1.2": {"status": "fixed-upstream"},
+            "1.3": {"status": "fixed-upstream"},
+        },
+        evidence=evidence,
+    )
+    doc = json.loads(path.read_text())
+    doc["releases"]["1.0.1"]["group"] = doc["releases"]["1.0"]["group"]
+    path.write_text(json.dumps(doc))
+    record = CoverageRecord.load(path)
+    assert record is not None
+
+    good, bad = covered_releases(record, load_patches(patches))
+
+    assert good == [Version("1.3")]
+    assert bad == {
+        "1.0": "0001: tests do not pass patched on 1.0 (failed)",
+        "1.0.1": "0001: tests do not pass patched on 1.0 (failed)",
+        "1.2": "0001: marked fixed upstream, but its tests fail unpatched on 1.2",
+    }
