@@ -202,6 +202,19 @@ def test_an_unreadable_manifest_is_exit_2_naming_file_and_field(
     assert snapshot(applied) == before
 
 
+def test_a_state_directory_that_is_a_symlink_is_refused(run: Run, site: Path, patches: Path, tmp_path: Path) -> None:
+    write_patch(patches, "0001-twenty.diff", make_diff(SOURCE, PATCHED, "demo/mod.py"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (site / ".sitepatch").symlink_to(elsewhere, target_is_directory=True)
+    for command in ("apply", "revert"):
+        code, _, err = run(command)
+        assert code == 2
+        assert ".sitepatch: not a directory (a symbolic link or a file)" in err
+    assert list(elsewhere.iterdir()) == []
+    assert (site / "demo/mod.py").read_bytes() == SOURCE
+
+
 def interrupted(run: Run, site: Path) -> dict[str, object]:
     """Leave the journal of a run killed midway through writing ``demo/mod.py``."""
 
@@ -406,6 +419,48 @@ def test_a_signal_while_writing_rolls_back_before_exit(
     assert not list((site / ".sitepatch").glob("pristine/**/*.py"))
 
 
+@pytest.mark.parametrize(
+    ("step", "outcome", "message"),
+    [
+        pytest.param("journal", SOURCE, "nothing in the target had been changed", id="before writing"),
+        pytest.param("write demo/mod.py", SOURCE, "every file was restored", id="while writing"),
+        pytest.param("finish", PATCHED, "passed its commit point, so it finished first", id="after the commit"),
+    ],
+)
+def test_a_sigterm_in_process_is_deferred_to_a_clean_stop(
+    run: Run, site: Path, patches: Path, step: str, outcome: bytes, message: str
+) -> None:
+    write_patch(patches, "0001-twenty.diff", make_diff(SOURCE, PATCHED, "demo/mod.py"))
+
+    def signal_at(name: str) -> None:
+        if name == step:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    code, out, _ = run("--json", hook=signal_at)
+    assert code == 143
+    assert message in json.loads(out)["error"]
+    assert (site / "demo/mod.py").read_bytes() == outcome
+    assert not (site / ".sitepatch/journal.json").exists()
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    kept = list((site / ".sitepatch").glob("pristine/**/*.py"))
+    assert bool(kept) == (outcome == PATCHED)
+
+
+def test_a_run_in_another_thread_writes_without_deferring_signals(site: Path, patches: Path) -> None:
+    import threading
+
+    from sitepatch.cli import main
+
+    write_patch(patches, "0001-twenty.diff", make_diff(SOURCE, PATCHED, "demo/mod.py"))
+    codes: list[int] = []
+    args = ["--site-packages", str(site), "--patches", str(patches)]
+    worker = threading.Thread(target=lambda: codes.append(main(args)))
+    worker.start()
+    worker.join()
+    assert codes == [0]
+    assert (site / "demo/mod.py").read_bytes() == PATCHED
+
+
 # -- 12. the output contract -----------------------------------------------------------------------------
 
 
@@ -532,6 +587,16 @@ def test_a_patch_whose_dependency_is_not_selected_is_refused_before_any_write(
     assert not (site / ".sitepatch").exists()
 
 
+def test_a_dependency_on_a_patch_that_does_not_exist_is_refused(run: Run, site: Path, patches: Path) -> None:
+    later = make_diff(SOURCE, PATCHED, "demo/mod.py")
+    write_patch(patches, "0005-on-top.diff", later, extra={"Depends": "0004"})
+    code, out, err = run()
+    assert code == 1
+    assert "0005-on-top.diff:4: Depends: 0004, but patch 0004 is not selected" in out + err
+    assert "there is no patch 0004" in out + err
+    assert (site / "demo/mod.py").read_bytes() == SOURCE
+
+
 def test_a_dependency_that_is_selected_is_fine_and_a_bad_depends_value_is_refused(
     run: Run, site: Path, patches: Path
 ) -> None:
@@ -586,3 +651,44 @@ def test_a_new_sub_package_inside_the_distributions_own_package_is_its_own(
     code, out, err = run("--site-packages", str(site))
     assert code == 0, out + err
     assert (site / "pkg/llms/proxy/skills/__init__.py").read_bytes() == b"new = 1\n"
+
+
+# -- B. durability without os.sync() ---------------------------------------------------------------------------
+
+
+def test_a_run_fsyncs_its_files_and_directories_and_never_calls_sync(
+    run: Run, tmp_path: Path, patches: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {f"demo/sub{i % 2}/m{i}.py": f"m{i} 1\nm{i} 2\nm{i} 3\n".encode() for i in range(8)}
+    site = make_site(tmp_path / "durable", {"demo/__init__.py": b"", **files})
+    for i, (path, data) in enumerate(files.items()):
+        write_patch(patches, f"{i + 1:04d}-m{i}.diff", make_diff(data, data.replace(b" 2\n", b" two\n"), path))
+
+    def no_sync() -> None:
+        raise AssertionError("os.sync() flushes the whole machine")
+
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "sync", no_sync)
+    monkeypatch.setattr(os, "fsync", fsync)
+    code, out, _ = run("--site-packages", str(site))
+    assert code == 0, out
+    root = str(site.resolve())
+    for path in files:
+        assert f"{root}/{path}" in synced  # the patched file
+        # On a first apply its pristine copy is also its roll-back copy (no txn/ copy): synced before the
+        # journal names it.
+        assert f"{root}/.sitepatch/pristine/{path}" in synced
+        assert f"{root}/.sitepatch/txn/{path}" not in synced
+    for directory in ("demo/sub0", "demo/sub1", "demo", ".sitepatch", ".sitepatch/pristine/demo/sub0"):
+        assert synced.count(f"{root}/{directory}") >= 1, directory
+    # Once per directory per step: the two directories of the patched files, once each.
+    assert synced.count(f"{root}/demo/sub0") == 1
+    # The journal and the manifest are synced as their temporary files, before they replace the old ones.
+    assert f"{root}/.sitepatch/.journal.json.sitepatch-tmp" in synced
+    assert f"{root}/.sitepatch/.manifest.json.sitepatch-tmp" in synced
