@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import respx
-from _support import MASTER_KEY, bearer, configure_proxy, proxy_client, run
+from _support import MASTER_KEY, bearer, configure_proxy, isolate_callback_lists, proxy_client, run
 
 pytestmark = pytest.mark.patch("0014")
 
@@ -100,18 +100,9 @@ def anthropic_proxy(monkeypatch: pytest.MonkeyPatch) -> Any:
 
     Built in set-up, so a proxy that cannot even be imported is a set-up error, not a shown defect.
     """
-    import litellm
     from litellm import Router
 
-    # Router() registers callbacks on litellm's global lists: give it copies that monkeypatch restores.
-    for name in (
-        "callbacks",
-        "success_callback",
-        "failure_callback",
-        "_async_success_callback",
-        "_async_failure_callback",
-    ):
-        monkeypatch.setattr(litellm, name, list(getattr(litellm, name)))
+    isolate_callback_lists(monkeypatch)  # before Router() registers its callbacks on them
     model_list = [
         {
             "model_name": "claude",
