@@ -97,6 +97,13 @@ def _fuzz(text: str) -> int:
     return value
 
 
+def _jobs(text: str) -> int:
+    value = _fuzz(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: give 1 or more")
+    return value
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -273,7 +280,7 @@ def _add_sweep_parsers(commands: Any, common: argparse.ArgumentParser) -> None: 
     evidence.add_argument("--sweep", type=Path, required=True, metavar="FILE", help="the sweep document")
     evidence.add_argument("--record", type=Path, metavar="FILE", help="coverage record to merge into (coverage.json)")
     evidence.add_argument("--work-dir", type=Path, metavar="DIR", help="venvs, junit files and the result cache")
-    evidence.add_argument("--jobs", type=int, default=1, metavar="N", help="releases tested at once (default 1)")
+    evidence.add_argument("--jobs", type=_jobs, default=1, metavar="N", help="releases tested at once (default 1)")
     evidence.add_argument("--shard", default="1/1", metavar="I/N", help="run only the I-th of N shards (default 1/1)")
     evidence.add_argument("--releases", default="", metavar="V,V", help="only these releases")
     evidence.add_argument("--patch-ids", default="", metavar="ID,ID", help="only these patch ids")

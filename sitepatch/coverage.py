@@ -53,6 +53,8 @@ def __dir__() -> list[str]:
 
 COVERAGE_SCHEMA = 1
 _COVERED = ("applies", "already-present", "fixed-upstream")
+_CELL_KEYS = ("status", "variant", "offset", "fuzz", "candidates", "gap")
+"""What the record keeps of a sweep cell (the reasons and hunks stay in the sweep document)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +156,9 @@ def record_from_sweep(document: Mapping[str, Any], previous: CoverageRecord | No
             "paired": row.get("paired", {}),
             "group": row.get("group"),
             "verdicts": {
-                number: {k: v for k, v in cell.items() if k in ("status", "variant", "offset", "fuzz", "candidates")}
+                number: {
+                    k: v for k, v in cell.items() if k in ("status", "variant", "offset", "fuzz", "candidates", "gap")
+                }
                 for number, cell in row["verdicts"].items()
             },
         }
@@ -238,6 +242,11 @@ def _release_covered(
             evidence = record.group_evidence(version, number)
             if status == "fixed-upstream":
                 contradicted = [e for e in evidence if e.get("unpatched") == "defect-shown"]
+                # A patch whose dependency the release still needs cannot pass unpatched there: its tests
+                # exercise the dependency's code path too, so `patched` runs are that proof (as in nox).
+                needed = {dep for variant in variants for dep in variant.depends}
+                if any((verdicts.get(dep) or {}).get("status") == "applies" for dep in needed):
+                    contradicted = []
                 if contradicted:
                     where = contradicted[0]["release"]
                     return False, f"{number}: marked fixed upstream, but its tests fail unpatched on {where}"
@@ -352,6 +361,11 @@ def check_coverage(record: CoverageRecord, patches: Sequence[Patch]) -> list[str
                 problems.append(
                     f"coverage record: {number} {cell.get('status')} on {record.package} {version} "
                     f"({cell.get('variant', '')}); fix the variant's Versions or refresh it"
+                )
+            elif cell.get("gap"):
+                problems.append(
+                    f"coverage record: {number} leaves {record.package} {version} unprotected (a gap: no variant, "
+                    "and the release has the defect); add a variant or widen one (refresh), or declare Affects"
                 )
     for entry in record.evidence:
         variant = str(entry.get("variant", ""))

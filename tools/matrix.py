@@ -203,6 +203,9 @@ def build(reports: Path, *, lockfile: Path | None = None, patches_dir: Path | No
             )
         unpatched = source.get(f"{pin}-unpatched.json")
         problems.extend(str(p) for p in (unpatched or {}).get("problems", []))
+        # the verdict problems of patched (fixed-upstream tests, harness errors) and of isolation
+        problems.extend(str(p) for p in (patched or {}).get("problems", []) if str(p) not in problems)
+        problems.extend(str(p) for p in (source.get(f"{pin}-isolation.json") or {}).get("problems", []))
     pin_rows = tuple(
         Pin(pin, dict(lock["pins"][pin]["distributions"]), str(lock["pins"][pin].get("python", ""))) for pin in pins
     )

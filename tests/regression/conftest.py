@@ -13,12 +13,14 @@ support modules import LiteLLM only inside functions, so importing them here doe
 the environment is set.
 
 **Verdicts.** A test shows its patch's defect only when it fails in its body (pytest's ``call`` phase) on
-an assertion (``assert``, ``pytest.fail``, a ``pytest.raises`` that did not raise) or on the exception its ``@pytest.mark.defect(raises=...)`` marker names, while the
-harness stayed sound. Anything else is a broken harness, never evidence of a defect: an error in set-up
-or tear-down (a fixture, the leak guard), another exception in the body, or a failure after the database
-stand-in or the network guard refused something the code under test asked for (``_support.HARNESS_FAULTS``;
-the proxy turns those refusals into HTTP 500s). Collection errors are reported too. ``--verdicts`` writes
-every test's verdict with its reason; ``noxfile.py`` judges them (``tools/verdicts.py``).
+an assertion (``assert``, ``pytest.fail``, a ``pytest.raises`` that did not raise) or on the exception its
+``@pytest.mark.defect(raises=..., match=...)`` marker declares, while the harness stayed sound. Anything
+else is a broken harness, never evidence of a defect: an error in set-up or tear-down (a fixture, the leak
+guard), another exception in the body, or a failure after the database stand-in or the network guard
+refused something the code under test asked for (``_support.HARNESS_FAULTS``; the proxy turns those
+refusals into HTTP 500s). Collection errors are reported too. ``--verdicts`` writes every test's verdict
+with its reason (junit XML gets them as the properties ``sitepatch_verdict``/``sitepatch_reason``);
+``noxfile.py`` judges them (``tools/verdicts.py``).
 """
 
 from __future__ import annotations

@@ -222,3 +222,58 @@ def test_evidence_of_a_group_speaks_for_its_releases(patches: Path) -> None:
         "1.0.1": "0001: tests do not pass patched on 1.0 (failed)",
         "1.2": "0001: marked fixed upstream, but its tests fail unpatched on 1.2",
     }
+
+
+def test_a_fixed_patch_whose_dependency_is_still_needed_is_not_contradicted_by_failing_unpatched(
+    patches: Path,
+) -> None:
+    # 0005-like: fixed upstream at 1.2, but it Depends on 0001, which 1.2 still needs; its tests go through
+    # 0001's code too, so they cannot pass on the unpatched 1.2 and say nothing against the upstream fix.
+    add_patch(patches, ">=1.0,<1.3")
+    other = SOURCE.replace(b"line 40\n", b"line 40 fixed\n")
+    extra = {"Applied-Upstream": "1.2", "Depends": "0001"}
+    write_patch(patches, "0002-dep.diff", make_diff(SOURCE, other, "demo/other.py"), versions=">=1.0", extra=extra)
+    evidence = [
+        {"release": "1.2", "patch": "0002", "variant": "", "unpatched": "defect-shown", "patched": "not-applied"}
+    ]
+    path = write_record(patches, {"1.2": {"status": "applies", "variant": "0001-fix.diff"}}, evidence=evidence)
+    doc = json.loads(path.read_text())
+    doc["releases"]["1.2"]["verdicts"]["0002"] = {"status": "fixed-upstream"}
+    path.write_text(json.dumps(doc))
+    record = CoverageRecord.load(path)
+    assert record is not None
+
+    good, bad = covered_releases(record, load_patches(patches))
+
+    assert good == [Version("1.2")]
+    assert bad == {}
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_repositorys_coverage_record_matches_the_patch_set_and_has_no_gap() -> None:
+    record = CoverageRecord.load(REPO / "coverage.json")
+    if record is None:
+        pytest.skip("no coverage.json (run: python apply_patches.py sweep --record coverage.json)")
+    patches = load_patches(REPO / "patches")
+
+    assert check_coverage(record, patches) == [], "rerun: python apply_patches.py sweep --record coverage.json"
+    gaps = [
+        (version, number)
+        for version, row in record.releases.items()
+        for number, cell in row["verdicts"].items()
+        if cell.get("status") in ("conflicts", "error") or cell.get("gap")
+    ]
+    assert gaps == []
+
+
+def test_lock_check_reports_a_gap_in_the_record(patches: Path) -> None:
+    add_patch(patches, ">=1.0")
+    path = write_record(patches, {"1.0": {"status": "not-selected", "gap": True}})
+    record = CoverageRecord.load(path)
+    assert record is not None
+
+    (problem,) = check_coverage(record, load_patches(patches))
+
+    assert problem.startswith("coverage record: 0001 leaves demo 1.0 unprotected (a gap")

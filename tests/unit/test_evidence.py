@@ -317,3 +317,10 @@ def test_the_harness_classifier_decides_where_the_conftest_has_one(repo: Path, t
     )
 
     assert entry["unpatched"] == "harness-error"
+
+
+def test_jobs_must_be_at_least_one(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["evidence", "--patches", str(repo / "patches"), "--sweep", str(tmp_path / "s.json"), "--jobs", "0"])
+
+    assert code == 2
+    assert "give 1 or more" in capsys.readouterr().err

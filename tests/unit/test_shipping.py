@@ -135,7 +135,7 @@ def test_dockerfile_runs_the_build_step_strictly_on_the_images_site_packages() -
     assert "/opt/sitepatch/docker/patch_image.py" in run_step
     assert '--site-packages "${SITE_PACKAGES}"' in run_step
     assert '--litellm-version "${LITELLM_VERSION}"' in run_step
-    for copied in ("apply_patches.py", "versions.lock", "sitepatch/", "patches/", "docker/"):
+    for copied in ("apply_patches.py", "versions.lock", "coverage.json", "sitepatch/", "patches/", "docker/"):
         assert re.search(rf"^COPY .*{re.escape(copied)}", text, flags=re.MULTILINE), copied
     # The build step itself applies with fuzz 0, verifies the lock and checks status.
     script = (DOCKER / "patch_image.py").read_text(encoding="utf-8")
