@@ -6,7 +6,9 @@ A run that writes goes through these steps, each safe to interrupt at any instan
 2. Recover: if a journal exists, a previous run was killed mid-way. Roll its files back to what they were
    before it (or, if its manifest was already written, just finish its clean-up).
 3. Keep a copy of every file about to change (``.sitepatch/txn/``) and of its pristine image
-   (``.sitepatch/pristine/``), then write the journal naming each file with its before and after hash.
+   (``.sitepatch/pristine/``), then write the journal naming each file with its before and after hash. On a
+   first apply a file before the run *is* its pristine image: the pristine copy serves as its roll-back copy
+   too (the journal entry says ``"kept": true``), so the file is copied once, not twice.
 4. Write each file as a temporary file beside it, then ``os.replace`` it: never in place, because uv
    hard-links site-packages files to its cache and an in-place write would corrupt every other venv.
    Stale bytecode of each changed module is removed.
@@ -18,7 +20,8 @@ the process exits (130 or 143); one that arrives after it lets the run finish fi
 
 Durability comes from ``fsync`` of the files each step wrote and of their directories, once per directory and
 step, never from a system-wide ``sync``: only the order matters for recovery (copies before the journal,
-target files before the manifest).
+target files before the manifest). A large step issues its ``fsync`` calls from a few threads, which the file
+system commits together.
 
 The journal, like the manifest, is read as untrusted input: every field is checked, every path held to the
 rules of patch paths, and every copy it needs verified before recovery writes anything.
@@ -69,6 +72,8 @@ class _Entry:
     before_sha256: str | None
     before_mode: int | None
     index: int
+    kept: bool = False
+    """The file before the run is its pristine copy (``.sitepatch/pristine/``), so no ``txn/`` copy was made."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +145,13 @@ class _Unsynced:
 
 _PARALLEL_FROM = 4
 _SYNC_THREADS = 8
+
+
+def _flag(r: StateReader, doc: Any, key: str, field: str) -> bool:  # noqa: ANN401 - JSON
+    value = doc.get(key, False) if isinstance(doc, dict) else False
+    if not isinstance(value, bool):
+        raise r.fail(field, f"must be true or false, not {value!r}")
+    return value
 
 
 def _fsync_file(path: Path) -> None:
@@ -456,6 +468,7 @@ class StateDir:
                     before_sha256=r.digest(item, "before_sha256", f"{where}.before_sha256"),
                     before_mode=r.mode(item, "before_mode", f"{where}.before_mode"),
                     index=i,
+                    kept=_flag(r, item, "kept", f"{where}.kept"),
                 )
             )
         return _Journal(
@@ -471,8 +484,8 @@ class StateDir:
         for entry in journal.files:
             if entry.before_sha256 is None or self._digest(self.target / entry.path) == entry.before_sha256:
                 continue
-            if self._digest(self.txn / entry.path) != entry.before_sha256:
-                copy = self.txn.relative_to(self.target) / entry.path
+            if self._digest(self._copy(entry)) != entry.before_sha256:
+                copy = self._copy(entry).relative_to(self.target)
                 raise r.fail(f"files[{entry.index}]", f"its copy {copy} is missing or damaged")
         if journal.manifest_before is not None and self._digest(self.txn / MANIFEST_NAME) != journal.manifest_before:
             copy = self.txn.relative_to(self.target) / MANIFEST_NAME
@@ -493,6 +506,10 @@ class StateDir:
         except FileNotFoundError:
             return None
 
+    def _copy(self, entry: _Entry) -> Path:
+        """Where the journal keeps the file as it was before the run."""
+        return (self.pristine if entry.kept else self.txn) / entry.path
+
     def _restore(self, entry: _Entry) -> None:
         path = self.target / entry.path
         with contextlib.suppress(OSError):
@@ -503,7 +520,7 @@ class StateDir:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
         else:
-            data = (self.txn / entry.path).read_bytes()
+            data = self._copy(entry).read_bytes()
             path.parent.mkdir(parents=True, exist_ok=True)
             write_file(path, data, entry.before_mode if entry.before_mode is not None else 0o644)
         _remove_bytecode(path)
@@ -622,7 +639,10 @@ class StateDir:
         self.txn.mkdir(parents=True)
         entries = []
         for path, before, after, pristine in plan_changes:
-            if before is not None:
+            # On a first apply the file before the run is the pristine image kept below: that copy is also the
+            # roll-back copy, and the file is written once more (its new content), not twice.
+            same = before is not None and pristine is not None and operation == "apply" and before == pristine
+            if before is not None and not same:
                 self._keep(self.txn / path, before.data, unsynced)
             if pristine is not None and operation == "apply":
                 kept = self.pristine / path
@@ -631,12 +651,15 @@ class StateDir:
                     self._keep(kept, pristine.data, unsynced)
                 elif kept.read_bytes() != pristine.data:
                     self._keep(kept, pristine.data, unsynced)
+                elif same:
+                    unsynced.files.append(kept)  # a roll-back copy now: durable before the journal names it
             entries.append(
                 {
                     "path": path,
                     "before_sha256": file_digest(before.data) if before is not None else None,
                     "before_mode": before.mode if before is not None else None,
                     "after_sha256": file_digest(after.data) if after is not None else None,
+                    "kept": same,
                 }
             )
         old_manifest = self._manifest_digest()
@@ -652,7 +675,7 @@ class StateDir:
         }
         unsynced.flush()
         step("journal")
-        write_file(self.journal_path, json.dumps(journal, indent=1).encode("utf-8"), 0o644)
+        write_file(self.journal_path, json.dumps(journal).encode("utf-8"), 0o644)
         _fsync_dir(self.path)
 
     def _keep(self, path: Path, data: bytes, unsynced: _Unsynced) -> None:

@@ -133,21 +133,22 @@ class Distribution:
     def owner_depth(self, path: str) -> int | None:
         """How deep the directory is that makes a new file ``path`` this distribution's, or ``None``.
 
-        The deepest directory on the way to ``path`` that the distribution's RECORD knows decides: if it holds
-        files of the distribution, its depth (components) is returned; if it only leads to them, ``None``.
+        The nearest directory on the way to ``path`` that holds files of the distribution decides; its depth
+        (components) is returned. Directories that only lead to its files (``google/`` of a namespace package)
+        grant nothing, so ``None`` when no directory on the way holds any: a new sub-package inside the
+        distribution's own package (``litellm/llms/litellm_proxy/skills/``, where ``litellm_proxy/`` holds only
+        sub-packages) is its own, a sibling in a shared namespace is not. Which of several distributions owns
+        a directory they share is decided by comparing these depths (see :mod:`sitepatch.plan`).
         """
         parts = path.split("/")[:-1]
         if not parts or parts[0].endswith((".dist-info", ".data")):
             return None
         if "dirs" not in self._loaded:
-            holding = {p.rsplit("/", 1)[0] for p in self.record if "/" in p}
-            leading = {"/".join(d.split("/")[:i]) for d in holding for i in range(1, d.count("/") + 1)}
-            self._loaded["dirs"] = dict.fromkeys(leading, "leads") | dict.fromkeys(holding, "holds")
-        known = self._loaded["dirs"]
+            self._loaded["dirs"] = dict.fromkeys((p.rsplit("/", 1)[0] for p in self.record if "/" in p), "")
+        holding = self._loaded["dirs"]
         for depth in range(len(parts), 0, -1):
-            kind = known.get("/".join(parts[:depth]))
-            if kind is not None:
-                return depth if kind == "holds" else None
+            if "/".join(parts[:depth]) in holding:
+                return depth
         return None
 
 

@@ -162,7 +162,7 @@ class Manifest:
                 for f in self.files
             ],
         }
-        return json.dumps(doc, indent=2, sort_keys=False) + "\n"
+        return _lines(doc)
 
     @classmethod
     def from_json(cls, text: str, *, where: str) -> Manifest:
@@ -352,3 +352,19 @@ def _read_manifest(r: StateReader, doc: Any) -> Manifest:  # noqa: ANN401 - JSON
         patches=tuple(_read_patch(r, p, f"patches[{i}]") for i, p in enumerate(r.items(doc, "patches", "patches"))),
         files=tuple(files),
     )
+
+
+def _lines(doc: dict[str, Any]) -> str:
+    """``doc`` as JSON with each top-level key, and each patch and file record, on a line of its own.
+
+    Readable, diffable line by line, and encoded by the json module's C encoder (``indent`` would make it use
+    the pure-Python one: a tenth of the speed on a manifest of 3,000 hunks).
+    """
+    parts = []
+    for key, value in doc.items():
+        if isinstance(value, list) and value:
+            items = ",\n    ".join(json.dumps(item) for item in value)
+            parts.append(f"  {json.dumps(key)}: [\n    {items}\n  ]")
+        else:
+            parts.append(f"  {json.dumps(key)}: {json.dumps(value)}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"

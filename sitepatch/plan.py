@@ -240,6 +240,18 @@ def apply_file_patch(
     image = Image(data or b"")
     eol = _file_eol(image)
     out: list[bytes] = []
+    # Where ``out`` may hold a line without a newline: the file's own last line, or a "No newline" hunk line.
+    # Only these are checked at the end, not every line of the file.
+    last = len(image.lines) - 1
+    last_bare = last >= 0 and not image.lines[last].endswith(b"\n")
+    bare: list[int] = []
+
+    def copy(start: int, stop: int | None = None) -> None:
+        end = len(image.lines) if stop is None else min(stop, len(image.lines))
+        if last_bare and start <= last < end:
+            bare.append(len(out) + last - start)
+        out.extend(image.lines[start:stop])
+
     cursor = _Cursor()
     results: list[HunkResult] = []
     for hunk in fp.hunks:
@@ -276,16 +288,20 @@ def apply_file_patch(
             fwd_rank is not None and fwd_rank <= rev_rank and (pre or rev_rank != (0, 0))
         )
         if isinstance(forward, Placement) and take_forward:
-            out.extend(image.lines[cursor.copied : forward.start + forward.top])
+            copy(cursor.copied, forward.start + forward.top)
             middle = hunk.lines[forward.top : len(hunk.lines) - forward.bottom]
             at = forward.start + forward.top
             for line in middle:
                 if line.kind is LineKind.CONTEXT:
+                    if last_bare and at == last:
+                        bare.append(len(out))
                     out.append(image.lines[at])
                     at += 1
                 elif line.kind is LineKind.REMOVED:
                     at += 1
                 else:
+                    if not line.eol:
+                        bare.append(len(out))
                     out.append(line.text + (line.eol if not line.eol or eol is None else eol))
             cursor.copied = at
             cursor.lowest = forward.end
@@ -317,7 +333,7 @@ def apply_file_patch(
             )
         else:
             results.append(_failed_hunk(image, hunk, expected, forward if forward is not None else backward))
-    out.extend(image.lines[cursor.copied :])
+    copy(cursor.copied)
     statuses = {r.status for r in results}
     if FAILED in statuses or AMBIGUOUS in statuses:
         return data, tuple(results), FAILED
@@ -326,8 +342,8 @@ def apply_file_patch(
     if ALREADY in statuses:
         return data, tuple(results), FAILED
     # A line that ends up followed by another must end with a newline, even if it was the last line before.
-    for i in range(len(out) - 1):
-        if not out[i].endswith(b"\n"):
+    for i in bare:
+        if i < len(out) - 1 and not out[i].endswith(b"\n"):
             out[i] += eol or b"\n"
     return b"".join(out), tuple(results), APPLIED
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from fakesite import SOURCE, make_diff, make_site, snapshot, write_patch
+from sitepatch.apply import StateDir
 
 Run = Callable[..., tuple[int, str, str]]
 REPO = Path(__file__).resolve().parents[2]
@@ -237,7 +238,7 @@ def interrupted(run: Run, site: Path) -> dict[str, object]:
         pytest.param({"path": None}, "files[0].path", id="null path"),
         pytest.param({"before_sha256": "absent"}, "files[0].before_sha256", id="missing before_sha256"),
         pytest.param({"before_mode": "644"}, "files[0].before_mode", id="string mode"),
-        pytest.param({"txn": "missing"}, "files[0]: its copy", id="missing txn copy"),
+        pytest.param({"txn": "missing"}, "files[0]: its copy", id="missing roll-back copy"),
     ],
 )
 def test_a_bad_journal_is_exit_2_with_a_way_out_and_writes_nothing(
@@ -250,7 +251,9 @@ def test_a_bad_journal_is_exit_2_with_a_way_out_and_writes_nothing(
     entries = journal["files"]
     assert isinstance(entries, list)
     if change.get("txn") == "missing":
-        (site / ".sitepatch/txn/demo/mod.py").unlink()
+        # A first apply rolls back from the pristine copy (the file before the run), kept for revert too.
+        assert entries[0]["kept"] is True
+        (site / ".sitepatch/pristine/demo/mod.py").unlink()
     elif change.get("before_sha256") == "absent":
         del entries[0]["before_sha256"]
     else:
@@ -608,6 +611,48 @@ def test_a_dependency_that_is_selected_is_fine_and_a_bad_depends_value_is_refuse
     assert "0005-on-top.diff:4: Depends: '4' is not a patch id" in out + err
 
 
+# -- roll-back copies ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "second", [pytest.param(False, id="first apply"), pytest.param(True, id="apply over an apply")]
+)
+def test_a_killed_run_rolls_back_from_the_pristine_copy_or_its_own_copy(
+    run: Run, site: Path, patches: Path, second: bool
+) -> None:
+    first = write_patch(patches, "0001-twenty.diff", make_diff(SOURCE, PATCHED, "demo/mod.py"))
+    if second:
+        assert run()[0] == 0
+        # The set grows: the file before the run is the first patch's result, not the pristine image.
+        both = PATCHED.replace(b"line 30\n", b"line thirty\n")
+        first.unlink()
+        write_patch(patches, "0001-twenty.diff", make_diff(SOURCE, both, "demo/mod.py"))
+    before = snapshot(site)
+    journal = interrupted(run, site)
+    (entry,) = journal["files"]  # type: ignore[misc]
+    assert entry["kept"] is (not second)
+    assert (site / ".sitepatch/txn/demo/mod.py").exists() is second
+    # The next run rolls the killed one back first, from whichever copy the journal names.
+    state = StateDir(site)
+    with state.lock():
+        assert state.recover().startswith("rolled back")
+    assert snapshot(site) == before
+    assert not (site / ".sitepatch/txn").exists()
+
+
+def test_a_new_sub_package_inside_the_distributions_own_package_is_its_own(
+    run: Run, tmp_path: Path, patches: Path
+) -> None:
+    # As upstream's 1.80.11 adds litellm/llms/litellm_proxy/skills/ where litellm_proxy/ holds only packages.
+    site = make_site(tmp_path / "own", {"pkg/__init__.py": b"", "pkg/llms/proxy/chat/a.py": b"a\n"}, name="pkg")
+    write_patch(
+        patches, "0001-x.diff", make_diff(None, b"new = 1\n", "pkg/llms/proxy/skills/__init__.py"), package="pkg"
+    )
+    code, out, err = run("--site-packages", str(site))
+    assert code == 0, out + err
+    assert (site / "pkg/llms/proxy/skills/__init__.py").read_bytes() == b"new = 1\n"
+
+
 # -- B. durability without os.sync() ---------------------------------------------------------------------------
 
 
@@ -636,9 +681,11 @@ def test_a_run_fsyncs_its_files_and_directories_and_never_calls_sync(
     root = str(site.resolve())
     for path in files:
         assert f"{root}/{path}" in synced  # the patched file
-        assert f"{root}/.sitepatch/txn/{path}" in synced  # its copy, before the journal names it
+        # On a first apply its pristine copy is also its roll-back copy (no txn/ copy): synced before the
+        # journal names it.
         assert f"{root}/.sitepatch/pristine/{path}" in synced
-    for directory in ("demo/sub0", "demo/sub1", "demo", ".sitepatch", ".sitepatch/txn/demo/sub0"):
+        assert f"{root}/.sitepatch/txn/{path}" not in synced
+    for directory in ("demo/sub0", "demo/sub1", "demo", ".sitepatch", ".sitepatch/pristine/demo/sub0"):
         assert synced.count(f"{root}/{directory}") >= 1, directory
     # Once per directory per step: the two directories of the patched files, once each.
     assert synced.count(f"{root}/demo/sub0") == 1
