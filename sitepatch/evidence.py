@@ -60,6 +60,14 @@ TEST_DEPS = ("pytest", "respx", "httpx", "prisma")
 """What the regression tests need beside ``litellm[proxy]`` (see pins/*.in); prisma only from 1.90 on."""
 _TEST_FILE = re.compile(r"test_(\d{4})_")
 
+REPAIRS: tuple[tuple[str, str], ...] = (
+    # litellm 1.95-1.101 import fastapi.dependencies.utils.get_flat_dependant, which fastapi removed after
+    # 0.139; releases uploaded after that resolve to a fastapi they cannot import (pins/litellm-1.96.0.in).
+    ("get_flat_dependant", "fastapi<0.140"),
+)
+"""(text in the unpatched pytest output, requirement that repairs it): a release whose dependencies as of its
+upload day break at import gets that one requirement added and is tested again; the entry says so."""
+
 
 def _run(command: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - commands built here from validated versions
@@ -288,6 +296,7 @@ def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
             "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d"),
             "exclude_newer": date,
             **({"overrides": list(overrides)} if overrides else {}),
+            **({"repairs": list(repairs)} if repairs else {}),
             **fields,
         }
 
@@ -299,6 +308,8 @@ def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
     deps = [d for d in TEST_DEPS if d != "prisma" or _needs_prisma(task.release)]
     packages = [f"litellm[proxy]=={task.release}", *(f"{n}=={v}" for n, v in task.paired), *deps]
     overrides: list[str] = []
+    override_file = context.work / "overrides" / f"{task.release}.txt"
+    repairs: list[str] = []
     if done.returncode == 0:
         done = run([*install, *packages], context.repo)
     if done.returncode != 0:
@@ -312,17 +323,23 @@ def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
         if not more or set(more) <= set(overrides):
             break
         overrides.extend(m for m in more if m not in overrides)
-        path = context.work / "overrides" / f"{task.release}.txt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join(overrides) + "\n", encoding="utf-8")
-        done = run([*install, "--override", str(path), *packages], context.repo)
+        override_file.parent.mkdir(parents=True, exist_ok=True)
+        override_file.write_text("\n".join(overrides) + "\n", encoding="utf-8")
+        done = run([*install, "--override", str(override_file), *packages], context.repo)
     if done.returncode != 0:
         why = (done.stderr or done.stdout).strip().splitlines()[-3:]
         return [
             entry(n, v, s, unpatched="install-failed", patched="install-failed", note=why) for n, v, s in task.patches
         ]
     numbers = ",".join(n for n, _, _ in task.patches)
-    unpatched = _pytest(task, context, python, numbers, "unpatched")
+    unpatched, output = _pytest(task, context, python, numbers, "unpatched")
+    for symptom, requirement in REPAIRS:
+        if symptom in output and requirement not in repairs:
+            with_overrides = ("--override", str(override_file)) if overrides else ()
+            fixed = run([*install, *with_overrides, requirement], context.repo)
+            if fixed.returncode == 0:
+                repairs.append(requirement)
+                unpatched, output = _pytest(task, context, python, numbers, "unpatched")
     to_apply = context.work / "patches" / task.release
     shutil.rmtree(to_apply, ignore_errors=True)
     to_apply.mkdir(parents=True)
@@ -335,7 +352,7 @@ def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
         [sys.executable, str(context.repo / "apply_patches.py"), "--python", str(python), "--patches", str(to_apply)],
         context.repo,
     )
-    patched = _pytest(task, context, python, numbers, "patched") if applied.returncode == 0 else {}
+    patched = _pytest(task, context, python, numbers, "patched")[0] if applied.returncode == 0 else {}
     apply_note = [] if applied.returncode == 0 else (applied.stderr or applied.stdout).strip().splitlines()[-5:]
     for number, variant, status in task.patches:
         before = unpatched.get(number, {})
@@ -371,7 +388,10 @@ def classify_verdicts(text: str) -> dict[str, dict[str, str]]:
     return outcomes
 
 
-def _pytest(task: EvidenceTask, context: _Context, python: Path, numbers: str, phase: str) -> dict[str, Any]:
+def _pytest(
+    task: EvidenceTask, context: _Context, python: Path, numbers: str, phase: str
+) -> tuple[dict[str, Any], str]:
+    """Each test's outcome per patch id, and pytest's output (where :data:`REPAIRS` look for a symptom)."""
     report = context.work / "junit" / f"{task.release}-{phase}.xml"
     verdicts = report.with_suffix(".verdicts.json")
     report.parent.mkdir(parents=True, exist_ok=True)
@@ -380,7 +400,7 @@ def _pytest(task: EvidenceTask, context: _Context, python: Path, numbers: str, p
     conftest = context.repo / "tests" / "regression" / "conftest.py"
     # The regression harness's own classifier, where it has one; pytest's junit XML otherwise.
     classified = conftest.is_file() and "--verdicts" in conftest.read_text(encoding="utf-8")
-    context.runner(
+    done = context.runner(
         [
             *(str(python), "-m", "pytest", "tests/regression", "-p", "no:cacheprovider", "-p", "no:randomly"),
             *("-o", "filterwarnings=default", "-o", "testpaths=tests/regression", "-q"),
@@ -389,11 +409,12 @@ def _pytest(task: EvidenceTask, context: _Context, python: Path, numbers: str, p
         ],
         context.repo,
     )
+    output = f"{done.stdout or ''}{done.stderr or ''}"
     if classified and verdicts.is_file():
-        return classify_verdicts(verdicts.read_text(encoding="utf-8"))
+        return classify_verdicts(verdicts.read_text(encoding="utf-8")), output
     if not report.is_file():
-        return {}
-    return classify_junit(report.read_text(encoding="utf-8"))
+        return {}, output
+    return classify_junit(report.read_text(encoding="utf-8")), output
 
 
 def run_tasks(  # noqa: PLR0913 - the run's inputs

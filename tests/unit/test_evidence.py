@@ -324,3 +324,46 @@ def test_jobs_must_be_at_least_one(repo: Path, tmp_path: Path, capsys: pytest.Ca
 
     assert code == 2
     assert "give 1 or more" in capsys.readouterr().err
+
+
+def test_a_known_import_breakage_of_the_upload_day_is_repaired_and_recorded(repo: Path, tmp_path: Path) -> None:
+    class BrokenFastapi(FakeRunner):
+        """fastapi of the upload day lacks what litellm imports until ``fastapi<0.140`` is installed."""
+
+        repaired = False
+
+        def __call__(self, command: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+            if list(command[-1:]) == ["fastapi<0.140"]:
+                self.repaired = True
+            done = super().__call__(command, cwd)
+            if command[1:3] == ["-m", "pytest"] and not self.repaired:
+                report = next(a.split("=", 1)[1] for a in command if a.startswith("--junitxml="))
+                Path(report).write_text(JUNIT.format(a=ERROR, b=ERROR))
+                message = "ImportError: cannot import name 'get_flat_dependant' from 'fastapi.dependencies.utils'"
+                return subprocess.CompletedProcess(list(command), 1, message, "")
+            return done
+
+    runner = BrokenFastapi()
+    (entry,) = run_tasks(
+        plan_tasks(SWEEP)[:1], repo=repo, patches=load_patches(repo / "patches"), work=tmp_path / "w", runner=runner
+    )
+
+    assert (entry["unpatched"], entry["patched"]) == ("defect-shown", "passed")
+    assert entry["repairs"] == ["fastapi<0.140"]
+    repair = next(c for c in runner.commands if c[-1:] == ["fastapi<0.140"])
+    assert repair[:3] == ["uv", "pip", "install"]
+    assert "--exclude-newer" in repair
+
+
+def test_evidence_names_the_patch_and_test_files_it_was_made_with(repo: Path, tmp_path: Path) -> None:
+    (entry,) = run_tasks(
+        plan_tasks(SWEEP)[:1],
+        repo=repo,
+        patches=load_patches(repo / "patches"),
+        work=tmp_path / "w",
+        runner=FakeRunner(),
+    )
+
+    (patch,) = load_patches(repo / "patches")
+    assert entry["patch_sha256"] == patch.sha256
+    assert len(entry["test_sha256"]) == 64
