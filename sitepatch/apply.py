@@ -39,10 +39,10 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sitepatch._record import field, frozen
 from sitepatch.dist import file_digest
 from sitepatch.errors import InterruptedRunError, LockBusyError, ManifestError, TargetError, WriteError
 from sitepatch.manifest import MANIFEST_NAME, STATE_DIR, Manifest, StateReader
@@ -64,7 +64,7 @@ JOURNAL_SCHEMA = 1
 TMP_SUFFIX = ".sitepatch-tmp"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Entry:
     """One file of the journal, checked."""
 
@@ -76,7 +76,7 @@ class _Entry:
     """The file before the run is its pristine copy (``.sitepatch/pristine/``), so no ``txn/`` copy was made."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Journal:
     """The journal of an interrupted run, checked."""
 
@@ -252,7 +252,7 @@ def _remove_bytecode(path: Path) -> None:
                 pyc.unlink()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DiskReader:
     """Reads the target for the planner (see :class:`sitepatch.plan.Reader`)."""
 

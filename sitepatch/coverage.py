@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from sitepatch._record import field, frozen
 from sitepatch.errors import ManifestError
 from sitepatch.model import Patch
 from sitepatch.selection import Decision
@@ -57,7 +57,7 @@ _CELL_KEYS = ("status", "variant", "offset", "fuzz", "candidates", "gap")
 """What the record keeps of a sweep cell (the reasons and hunks stay in the sweep document)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Uncovered:
     """A patch id whose defect an install keeps: no variant covers the installed version."""
 
@@ -71,7 +71,7 @@ class Uncovered:
         return {"patch": self.patch, "package": self.package, "version": self.version}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CoverageRecord:
     """The contents of ``coverage.json``."""
 

@@ -15,12 +15,12 @@ import json
 import os
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from packaging.version import InvalidVersion, Version
 
+from sitepatch._record import field, frozen
 from sitepatch.errors import TargetError
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def record_digest(data: bytes) -> str:
     return "sha256=" + raw.decode("ascii")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Distribution:
     """One installed distribution, read from its ``.dist-info`` directory."""
 
@@ -207,7 +207,7 @@ def _is_editable(dist_info: Path) -> bool:
     return bool(isinstance(dir_info, dict) and dir_info.get("editable"))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Target:
     """A site-packages directory and the distributions installed in it."""
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from sitepatch._record import frozen
 from sitepatch.model import FileKind, FilePatch, Hunk, LineKind, Patch
 from sitepatch.parse import split_name
 
@@ -201,7 +201,7 @@ def split_range(spec: SpecifierSet, version: Version, ceiling: Version | None = 
     return ",".join([*old, f"<{version}"]), f">={version}" + (f",{new_upper}" if new_upper else tail)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RepoLayout:
     """How site-packages paths map to an upstream repository's layout, and back.
 

@@ -18,7 +18,8 @@ Lines are compared without their line endings, so a patch made on LF files appli
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from sitepatch._record import frozen
 
 __all__ = ["Ambiguous", "Image", "Nearest", "Placement", "line_key", "locate", "nearest"]
 
@@ -73,7 +74,7 @@ class Image:
         return len(self.lines)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Placement:
     """Where a hunk was found."""
 
@@ -95,7 +96,7 @@ class Placement:
         return self.start + self.top + self.length
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Ambiguous:
     """The hunk matched at several places, none of them the expected one."""
 
@@ -104,7 +105,7 @@ class Ambiguous:
     """0-based lines where the whole pre-image would start."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Nearest:
     """The best partial match of a hunk that did not apply, for the error report."""
 

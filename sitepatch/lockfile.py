@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from typing import Any
 
 from packaging.version import Version
 
+from sitepatch._record import frozen, replace
 from sitepatch.dist import NormalizedName, canonicalize_name
 from sitepatch.errors import ManifestError, PatchSetError
 from sitepatch.manifest import Manifest
@@ -36,7 +36,7 @@ def __dir__() -> list[str]:
 LOCK_SCHEMA = 1
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Pin:
     """One pinned environment."""
 
@@ -59,7 +59,7 @@ class Pin:
         return {canonicalize_name(name): Version(version) for name, version in self.distributions}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Lock:
     """The whole lock file."""
 

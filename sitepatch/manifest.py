@@ -8,9 +8,9 @@ between the JSON document and frozen records; it does no I/O.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
+from sitepatch._record import frozen
 from sitepatch.errors import ManifestError
 from sitepatch.model import path_problem
 
@@ -40,7 +40,7 @@ STATE_DIR = ".sitepatch"
 MANIFEST_NAME = "manifest.json"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HunkRecord:
     """Where one hunk landed."""
 
@@ -51,7 +51,7 @@ class HunkRecord:
     fuzz: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PatchRecord:
     """One applied (or already-applied) patch."""
 
@@ -65,7 +65,7 @@ class PatchRecord:
     files: tuple[tuple[str, tuple[HunkRecord, ...]], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FileRecord:
     """One file sitepatch changed: its pristine and its patched image."""
 
@@ -92,7 +92,7 @@ class FileRecord:
         return digest == self.post_sha256 and mode == self.post_mode
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Manifest:
     """Everything sitepatch has applied to one target."""
 

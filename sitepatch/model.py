@@ -7,8 +7,9 @@ writes files.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from sitepatch._record import field, frozen
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -79,7 +80,7 @@ class FileKind(enum.Enum):
     COPY = "copy"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Line:
     """One line of a hunk."""
 
@@ -92,13 +93,22 @@ class Line:
     diff_line_no: int
     """The 1-based line of the patch file this line comes from."""
 
+    def __init__(self, kind: LineKind, text: bytes, eol: bytes, diff_line_no: int) -> None:
+        # Written out: a large diff has a Line per diff line (79k in workload 1), and this is twice as fast
+        # as the records' general __init__.
+        _set = object.__setattr__
+        _set(self, "kind", kind)
+        _set(self, "text", text)
+        _set(self, "eol", eol)
+        _set(self, "diff_line_no", diff_line_no)
+
     def __str__(self) -> str:
         text = self.text.decode("utf-8", "surrogateescape")
         marker = "" if self.eol else "\n\\ No newline at end of file"
         return f"{self.kind.value}{text}{marker}"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Hunk:
     """One ``@@`` hunk of a file patch."""
 
@@ -157,7 +167,7 @@ class Hunk:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FilePatch:
     """The changes a patch makes to one file."""
 
@@ -182,7 +192,7 @@ class FilePatch:
         return path
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PatchHeader:
     """The ``Key: value`` fields at the top of a patch file, in order."""
 
@@ -205,7 +215,7 @@ class PatchHeader:
         return dict(self.fields)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Patch:
     """One patch file of the set: its header and its file patches."""
 

@@ -12,11 +12,10 @@ patch removed from the set is undone, and a run with nothing new writes nothing.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
 
+from sitepatch._record import field, frozen, mutable, replace
 from sitepatch.dist import Distribution, Target, file_digest, record_digest
 from sitepatch.locate import Ambiguous, Image, Placement, locate, nearest
 from sitepatch.manifest import FileRecord, Manifest
@@ -49,7 +48,7 @@ FAILED = "failed"
 AMBIGUOUS = "ambiguous"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FileState:
     """A regular file's bytes and permission bits."""
 
@@ -75,7 +74,7 @@ class Reader(Protocol):
         """Why writing ``path`` would be unsafe (a symlink on the way, outside the root), or ``None``."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HunkResult:
     """The verdict on one hunk."""
 
@@ -99,7 +98,7 @@ class HunkResult:
     nearest_line: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FileResult:
     """The verdict on one file of a patch."""
 
@@ -110,7 +109,7 @@ class FileResult:
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PatchResult:
     """The verdict on one patch: ``applied``, ``already-applied``, ``skipped`` or ``failed``."""
 
@@ -125,7 +124,7 @@ class PatchResult:
         return self.patch.name
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FileChange:
     """One file the run will change on disk."""
 
@@ -140,7 +139,7 @@ class FileChange:
     patches: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Plan:
     """Everything one run would do."""
 
@@ -176,7 +175,7 @@ def _file_eol(image: Image) -> bytes | None:
     return b"\r\n" if crlf > lf else b"\n"
 
 
-@dataclass(slots=True)
+@mutable
 class _Cursor:
     offset: int = 0
     lowest: int = 0
@@ -218,7 +217,7 @@ def _failed_hunk(image: Image, hunk: Hunk, expected: int, result: Placement | Am
 
 def _uniform(hunks: Sequence[HunkResult], status: str) -> tuple[HunkResult, ...]:
     """The hunks with the file's verdict, so that no hunk contradicts its file."""
-    return tuple(h if h.status == status else dataclasses.replace(h, status=status) for h in hunks)
+    return tuple(h if h.status == status else replace(h, status=status) for h in hunks)
 
 
 def _rank(found: Placement | Ambiguous | None, expected: int) -> tuple[int, int] | None:
@@ -348,7 +347,7 @@ def apply_file_patch(
     return b"".join(out), tuple(results), APPLIED
 
 
-@dataclass(slots=True)
+@mutable
 class _Work:
     """The in-memory state of the files of one run."""
 
@@ -639,7 +638,7 @@ def split_stale(manifest: Manifest | None, target: Target) -> tuple[Manifest | N
         )
     if not notes:
         return manifest, ()
-    return dataclasses.replace(manifest, files=tuple(kept)), tuple(notes)
+    return replace(manifest, files=tuple(kept)), tuple(notes)
 
 
 def plan_run(  # noqa: PLR0913 - the run's inputs, each distinct
@@ -735,9 +734,7 @@ def _final_results(
         if result.status == APPLIED and result.patch.name in recorded and manifest is not None:
             paths = {p for fp in result.patch.files for p in (fp.source_path, fp.target_path) if p is not None}
             if all(_still_recorded(manifest.file(p), work.current.get(p)) for p in paths):
-                files = tuple(
-                    dataclasses.replace(f, status=ALREADY, hunks=_uniform(f.hunks, ALREADY)) for f in result.files
-                )
+                files = tuple(replace(f, status=ALREADY, hunks=_uniform(f.hunks, ALREADY)) for f in result.files)
                 result = PatchResult(result.patch, ALREADY, "applied by an earlier run", files)  # noqa: PLW2901
         final.append(result)
     return tuple(final)

@@ -27,13 +27,13 @@ import urllib.parse
 import urllib.request
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from sitepatch._record import field, frozen, mutable
 from sitepatch.dist import file_digest, record_digest
 from sitepatch.errors import TargetError
 
@@ -78,7 +78,7 @@ class Fetcher(Protocol):
         """
 
 
-@dataclass
+@mutable
 class FetchStats:
     """What a sweep fetched: requests and bytes, per release and in total."""
 
@@ -90,7 +90,7 @@ class FetchStats:
     """Wheels fetched whole because the server ignored ``Range``."""
 
 
-@dataclass
+@mutable
 class HttpFetcher:
     """:class:`Fetcher` over ``urllib``, counting requests and bytes; retries a failed request twice."""
 
@@ -133,7 +133,7 @@ class HttpFetcher:
         raise FetchError(msg) from last
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Release:
     """One release on the index and the wheel chosen to read it from."""
 
@@ -371,7 +371,7 @@ class RemoteWheel:
         self._file.close()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ReleaseFiles:
     """What a sweep knows about one release: its metadata and the files it was asked for."""
 
@@ -414,7 +414,7 @@ def _parse_record(text: str) -> dict[str, str]:
     return record
 
 
-@dataclass
+@mutable
 class ReleaseCache:
     """The on-disk cache of release listings, release metadata and file contents."""
 

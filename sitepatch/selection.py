@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from packaging.version import Version
 
+from sitepatch._record import frozen
 from sitepatch.dist import NormalizedName, canonicalize_name
 from sitepatch.errors import PatchSetError
 from sitepatch.model import Patch
@@ -18,7 +18,7 @@ def __dir__() -> list[str]:
     return __all__
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Decision:
     """Whether one patch is selected for the installed versions, and why not."""
 

@@ -5,8 +5,7 @@ Pure functions over a :class:`~sitepatch.plan.Reader`; :mod:`sitepatch.apply` do
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from sitepatch._record import frozen
 from sitepatch.dist import Target, file_digest
 from sitepatch.manifest import FileRecord, Manifest
 from sitepatch.plan import FileState, Reader, fingerprint, split_stale
@@ -25,7 +24,7 @@ VERSION_CHANGED = "version-changed"
 ALREADY = "already-applied"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FileStatus:
     """One recorded file compared with the disk."""
 
@@ -35,7 +34,7 @@ class FileStatus:
     distribution: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PatchStatus:
     """One recorded patch compared with the disk."""
 
@@ -46,7 +45,7 @@ class PatchStatus:
     files: tuple[FileStatus, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class StatusReport:
     """The whole comparison; ``ok`` only when everything recorded is in place."""
 
@@ -112,7 +111,7 @@ def status_of(manifest: Manifest | None, target: Target, reader: Reader) -> Stat
     return StatusReport(target, has_manifest=True, patches=tuple(patches), files=tuple(files.values()))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RevertPlan:
     """The writes that put every recorded file back to its pristine image."""
 

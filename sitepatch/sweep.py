@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from sitepatch._record import field, frozen
 from sitepatch.coverage import affected
 from sitepatch.dist import Distribution, Target
 from sitepatch.errors import PatchSetError
@@ -80,7 +80,7 @@ _PROBE_FUZZ = 2
 ENTERPRISE = canonicalize_name("litellm-enterprise")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Probe:
     """One variant planned alone on a group's pristine files, whatever its ``Versions`` say."""
 
@@ -93,7 +93,7 @@ class Probe:
     """For ``conflicts``: each failed hunk with its expected and nearest line."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Cell:
     """The verdict of one patch id on one release."""
 
@@ -113,7 +113,7 @@ class Cell:
     """For ``not-selected``: the release is affected by the defect (by the guard's rules), so it is unprotected."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ReleaseRow:
     """One release of the swept package and every patch id's verdict on it."""
 
@@ -133,7 +133,7 @@ class ReleaseRow:
         return next((c for c in self.cells if c.patch == patch_id), None)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SweepResult:
     """A whole sweep."""
 

@@ -6,12 +6,12 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from sitepatch._record import replace
 from sitepatch.coverage import CoverageRecord, constraints_text, covered_releases, record_from_sweep
 from sitepatch.errors import ManifestError, TargetError
 from sitepatch.lockfile import Lock

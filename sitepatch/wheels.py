@@ -13,9 +13,9 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from sitepatch._record import field, mutable
 from sitepatch.dist import Distribution, record_digest
 
 __all__ = ["Downloader", "PristineFinder", "pip_download"]
@@ -50,7 +50,7 @@ def _cache_root(variable: str, default: str) -> Path:
     return base / default
 
 
-@dataclass
+@mutable
 class PristineFinder:
     """Look up pristine file contents of one distribution, verified against its RECORD."""
 

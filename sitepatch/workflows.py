@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.version import Version
 
 from sitepatch import __version__
+from sitepatch._record import field, frozen
 from sitepatch.apply import DiskReader
 from sitepatch.dist import Target, record_digest
 from sitepatch.errors import SitepatchError, TargetError
@@ -60,7 +60,7 @@ def __dir__() -> list[str]:
     return __all__
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class OverlayReader:
     """A target reader that answers with given (pristine) bytes for some files and reads the rest from disk."""
 
@@ -94,7 +94,7 @@ def _selected_before(decisions: Sequence[Decision], number: str) -> list[Decisio
 # -- new ------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NewResult:
     """A patch made from the edits in an install."""
 
@@ -200,7 +200,7 @@ def create_patch(  # noqa: PLR0913 - the command's options
 # -- refresh --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RefreshResult:
     """What refreshing one patch did."""
 
@@ -403,7 +403,7 @@ def refresh_patches(  # noqa: PLR0913 - the command's options
 # -- import ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ImportResult:
     """An upstream change turned into patch files (one per distribution)."""
 
@@ -530,7 +530,7 @@ def _run(command: Sequence[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(command), capture_output=True, text=True, check=False)  # noqa: S603
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ExportPlan:
     """Everything an export would produce and do; nothing happens until :func:`run_export`."""
 
@@ -645,7 +645,7 @@ def run_export(plan: ExportPlan, patch_file: Path, runner: Runner = _run) -> lis
 # -- upstream status ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class UpstreamRow:
     """One patch against the installed (newer) release."""
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sitepatch._record import field, frozen
 from sitepatch.commands import EXIT_ENVIRONMENT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from sitepatch.dist import site_packages_of
 
@@ -31,7 +31,7 @@ def __dir__() -> list[str]:
     return __all__
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Outcome:
     """What a command did: a JSON-ready document, the human lines, and the exit code."""
 
