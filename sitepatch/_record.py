@@ -32,11 +32,11 @@ cannot assign to field 'x'
 
 from __future__ import annotations
 
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 
 TYPE_CHECKING = False  # importing typing costs milliseconds at start-up; type checkers take the branch below
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from typing import Any, TypeVar
 
     from typing_extensions import dataclass_transform  # typing's own from Python 3.11
@@ -98,40 +98,53 @@ def field(
     return _Field(default, default_factory, compare=compare, hash_=hash, repr_=repr)
 
 
+def _getter(
+    names: tuple[str, ...], kind: Callable[..., Callable[[Any], Any]] = attrgetter
+) -> Callable[[Any], tuple[object, ...]]:
+    """``kind(*names)`` (``attrgetter`` or ``itemgetter``), always returning a tuple."""
+    if len(names) == 1:
+        single = kind(names[0])
+        return lambda obj: (single(obj),)
+    if not names:
+        return lambda _obj: ()
+    return kind(*names)
+
+
 def _init_method(
     cls_name: str, names: tuple[str, ...], defaults: tuple[object, ...], factories: tuple[object, ...]
 ) -> Callable[..., None]:
     count = len(names)
-    index = {name: i for i, name in enumerate(names)}
     setters: list[Callable[[object, object], None]] = []  # filled once the class is built
+    plain = {name: value for name, value in zip(names, defaults, strict=True) if value is not _MISSING}
+    made = tuple((name, value) for name, value in zip(names, factories, strict=True) if value is not _MISSING)
+    ordered = _getter(names, itemgetter)
+
+    def refuse(args: tuple[object, ...], kwargs: dict[str, object]) -> TypeError:
+        if len(args) > count:
+            return TypeError(f"{cls_name}() takes {count} positional argument(s) but {len(args)} were given")
+        for name in kwargs:
+            if name not in names or names.index(name) < len(args):
+                problem = "an unexpected keyword" if name not in names else "multiple values for"
+                return TypeError(f"{cls_name}() got {problem} argument {name!r}")
+        missing = [name for name in names[len(args) :] if name not in kwargs and name not in plain]
+        return TypeError(f"{cls_name}() missing required argument(s): {', '.join(map(repr, missing))}")
 
     def __init__(self: object, *args: object, **kwargs: object) -> None:  # noqa: N807
-        given = len(args)
-        if given > count:
-            msg = f"{cls_name}() takes {count} positional argument(s) but {given} were given"
-            raise TypeError(msg)
-        for setter, value in zip(setters, args, strict=False):
+        values: Sequence[object] = args
+        if kwargs or len(args) != count:
+            # Keywords and defaults: merged by the dict and read in field order by itemgetter, both in C.
+            merged = {**plain, **dict(zip(names, args, strict=False)), **kwargs} if args else {**plain, **kwargs}
+            for name, factory in made:
+                if name not in merged:
+                    merged[name] = factory()  # type: ignore[operator]
+            try:
+                values = ordered(merged)
+            except KeyError:
+                raise refuse(args, kwargs) from None
+            if len(merged) != count or len(args) > count or (args and not kwargs.keys().isdisjoint(names[: len(args)])):
+                raise refuse(args, kwargs)
+        for setter, value in zip(setters, values, strict=True):
             setter(self, value)
-        if given == count and not kwargs:
-            return
-        for i in range(given, count):
-            name = names[i]
-            if name in kwargs:
-                value = kwargs.pop(name)
-            elif defaults[i] is not _MISSING:
-                value = defaults[i]
-            elif factories[i] is not _MISSING:
-                value = factories[i]()  # type: ignore[operator]
-            else:
-                msg = f"{cls_name}() missing required argument: {name!r}"
-                raise TypeError(msg)
-            setters[i](self, value)
-        for name in kwargs:
-            if index.get(name, count) < given:
-                msg = f"{cls_name}() got multiple values for argument {name!r}"
-                raise TypeError(msg)
-            msg = f"{cls_name}() got an unexpected keyword argument {name!r}"
-            raise TypeError(msg)
 
     __init__.setters = setters  # type: ignore[attr-defined]
     return __init__
@@ -145,15 +158,6 @@ def _frozen_setattr(self: object, name: str, value: object) -> None:  # noqa: AR
 def _frozen_delattr(self: object, name: str) -> None:  # noqa: ARG001
     msg = f"cannot delete field {name!r}"
     raise FrozenInstanceError(msg)
-
-
-def _getter(names: tuple[str, ...]) -> Callable[[object], tuple[object, ...]]:
-    if len(names) == 1:
-        single = attrgetter(names[0])
-        return lambda obj: (single(obj),)
-    if not names:
-        return lambda _obj: ()
-    return attrgetter(*names)
 
 
 def _methods(

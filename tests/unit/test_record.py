@@ -31,7 +31,7 @@ def test_a_frozen_record_takes_its_fields_by_position_or_keyword_with_defaults()
 @pytest.mark.parametrize(
     ("args", "kwargs", "message"),
     [
-        pytest.param((), {}, "missing required argument: 'a'", id="missing"),
+        pytest.param((), {}, r"missing required argument\(s\): 'a'", id="missing"),
         pytest.param((1, "y", [], 4), {}, "takes 3 positional argument", id="too many"),
         pytest.param((1,), {"c": 2}, "unexpected keyword argument 'c'", id="unknown keyword"),
         pytest.param((1,), {"a": 2}, "multiple values for argument 'a'", id="twice"),
