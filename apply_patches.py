@@ -6,13 +6,14 @@ Works from a clone without installing sitepatch; it needs only ``unidiff`` and `
 
 from __future__ import annotations
 
+import os
 import sys
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+# os.path, not pathlib: `status` runs at every container start, and pathlib (with re) costs more than it does.
+HERE = os.path.dirname(os.path.realpath(__file__))
+sys.path.insert(0, HERE)
 
 from sitepatch.cli import main  # noqa: E402 - the path must be set first
 
 if __name__ == "__main__":
-    sys.exit(main(default_patches=HERE / "patches"))
+    sys.exit(main(default_patches=os.path.join(HERE, "patches")))

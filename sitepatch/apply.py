@@ -42,11 +42,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sitepatch._record import field, frozen
-from sitepatch.dist import file_digest
+from sitepatch._record import frozen
+from sitepatch.disk import DiskReader, FileState, file_digest, read_manifest
 from sitepatch.errors import InterruptedRunError, LockBusyError, ManifestError, TargetError, WriteError
-from sitepatch.manifest import MANIFEST_NAME, STATE_DIR, Manifest, StateReader
-from sitepatch.plan import FileState, Plan
+from sitepatch.manifest import JOURNAL_NAME, MANIFEST_NAME, STATE_DIR, Manifest, StateReader
+from sitepatch.plan import Plan
 
 try:
     import fcntl
@@ -252,62 +252,6 @@ def _remove_bytecode(path: Path) -> None:
                 pyc.unlink()
 
 
-@frozen
-class DiskReader:
-    """Reads the target for the planner (see :class:`sitepatch.plan.Reader`)."""
-
-    root: Path
-    _directories: set[str] = field(default_factory=set, compare=False, repr=False)
-
-    def read(self, path: str) -> FileState | None:
-        """The file's bytes and mode, or ``None`` when it does not exist."""
-        full = self.root / path
-        try:
-            info = full.lstat()
-        except FileNotFoundError:
-            return None
-        except NotADirectoryError:
-            return None
-        if not stat.S_ISREG(info.st_mode):
-            return None
-        return FileState(full.read_bytes(), stat.S_IMODE(info.st_mode))
-
-    def pristine(self, path: str) -> bytes | None:
-        """The pristine copy kept in ``.sitepatch/pristine``."""
-        try:
-            return (self.root / STATE_DIR / "pristine" / path).read_bytes()
-        except OSError:
-            return None
-
-    def unsafe(self, path: str) -> str | None:
-        """Why ``path`` must not be written: a symlink on the way, or resolving outside the root."""
-        current = self.root
-        parts = path.split("/")
-        for index, part in enumerate(parts):
-            current = current / part
-            prefix = "/".join(parts[: index + 1])
-            if index < len(parts) - 1 and prefix in self._directories:
-                continue
-            try:
-                info = current.lstat()
-            except FileNotFoundError:
-                break
-            except NotADirectoryError:
-                return f"{path}: {'/'.join(parts[:index])} is not a directory"
-            if stat.S_ISLNK(info.st_mode):
-                return f"{path}: refusing to write through the symbolic link {'/'.join(parts[: index + 1])}"
-            if index < len(parts) - 1 and not stat.S_ISDIR(info.st_mode):
-                return f"{path}: {'/'.join(parts[: index + 1])} is not a directory"
-            if index == len(parts) - 1 and not stat.S_ISREG(info.st_mode):
-                return f"{path}: not a regular file"
-            if index < len(parts) - 1:
-                self._directories.add(prefix)  # a real directory: other paths through it need no new lstat
-        resolved = (self.root / path).resolve()
-        if not resolved.is_relative_to(self.root.resolve()):
-            return f"{path}: resolves outside the target {self.root}"
-        return None
-
-
 class StateDir:
     """The ``.sitepatch`` directory of a target: manifest, pristine copies, journal and lock."""
 
@@ -315,7 +259,7 @@ class StateDir:
         self.target = root
         self.path = root / STATE_DIR
         self.manifest_path = self.path / MANIFEST_NAME
-        self.journal_path = self.path / "journal.json"
+        self.journal_path = self.path / JOURNAL_NAME
         self.txn = self.path / "txn"
         self.pristine = self.path / "pristine"
         self._new_pristine: list[Path] = []
@@ -327,22 +271,7 @@ class StateDir:
 
         :raises ManifestError: when it exists but cannot be read.
         """
-        reader = StateReader(str(self.manifest_path))
-        try:
-            info = self.manifest_path.lstat()
-        except FileNotFoundError:
-            return None
-        except OSError as err:
-            raise reader.fail("(file)", f"cannot be read ({err.strerror or err})") from err
-        if not stat.S_ISREG(info.st_mode):
-            raise reader.fail("(file)", "not a regular file")
-        try:
-            text = self.manifest_path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise reader.fail("(file)", f"not UTF-8 text ({err.reason} at byte {err.start})") from err
-        except OSError as err:
-            raise reader.fail("(file)", f"cannot be read ({err.strerror or err})") from err
-        return Manifest.from_json(text, where=str(self.manifest_path))
+        return read_manifest(str(self.manifest_path))
 
     def pending_journal(self) -> bool:
         """Whether an interrupted run left a journal behind."""

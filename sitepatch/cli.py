@@ -7,25 +7,27 @@ writing rolls back first). ``--json`` prints one JSON object built from the same
 output, errors included.
 
 Each command lives in its own module under :mod:`sitepatch.commands`, imported only when that command runs:
-``status`` runs at every container start, and what it does not import it does not pay for.
+``status`` runs at every container start, and what it does not import it does not pay for. A plain ``status``
+command line (only the common options, each once, well-formed) is read without :mod:`argparse`, whose import
+costs as much as the rest of ``status``; every other command line, and every error, goes through the parser.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import math
 import os
 import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from sitepatch import __version__
 from sitepatch.commands import EXIT_ENVIRONMENT, EXIT_FAILED, EXIT_INTERRUPTED
 from sitepatch.errors import InterruptedRunError, ManifestError, SitepatchError, TargetError, WriteError
 
+TYPE_CHECKING = False  # typing, argparse and pathlib are not imported for status; type checkers take this branch
 if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
+    from typing import Any, NoReturn, TextIO
+
     from sitepatch.commands._outcome import Outcome
 
 __all__ = ["main"]
@@ -79,28 +81,27 @@ class UsageError(Exception):
         super().__init__(message)
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is raised instead of printed, so that ``--json`` can report it too."""
+def _bad_value(message: str) -> Exception:
+    import argparse  # noqa: PLC0415 - loaded already whenever the parser calls a converter
 
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message, self.format_usage())
+    return argparse.ArgumentTypeError(message)
 
 
 def _fuzz(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise _bad_value(f"{text!r} is not a whole number") from None
     if value < 0:
         msg = f"{value} is negative; give 0 (exact context, the default) or more"
-        raise argparse.ArgumentTypeError(msg)
+        raise _bad_value(msg)
     return value
 
 
 def _jobs(text: str) -> int:
     value = _fuzz(text)
     if value < 1:
-        raise argparse.ArgumentTypeError(f"{value}: give 1 or more")
+        raise _bad_value(f"{value}: give 1 or more")
     return value
 
 
@@ -108,28 +109,108 @@ def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number of seconds, 0 or more")
+        raise _bad_value(f"{text!r} is not a number of seconds") from None
+    if value != value or value in (float("inf"), float("-inf")) or value < 0:  # noqa: PLR0124 - NaN; math is not needed
+        raise _bad_value(f"{text!r} must be a finite number of seconds, 0 or more")
     return value
 
 
+COMMON_OPTIONS = (
+    ("--site-packages", "DIR", "the site-packages directory to patch"),
+    ("--python", "PATH", "patch the site-packages of this interpreter"),
+    ("--patches", "DIR", "patch directory (default: {patches})"),
+    ("--json", None, "print one JSON object instead of text"),
+    ("--lock-timeout", "SECONDS", "wait this long for another run"),
+)
+"""The options every command takes: flag, metavar (``None``: a switch), help. The first two exclude each other.
+
+:func:`_build_parser` builds them into argparse; :func:`_quick_arguments` reads a plain ``status`` command line
+from the same table."""
+_EXCLUSIVE = ("--site-packages", "--python")
+_LOCK_TIMEOUT = 300.0
+QUICK_COMMANDS = frozenset({"status"})
+"""Commands that take only :data:`COMMON_OPTIONS` and accept them as strings (``--site-packages`` unconverted)."""
+
+
+class _Arguments:
+    """What :func:`_quick_arguments` gives a command: the attributes argparse's namespace would have."""
+
+    def __init__(self, **values: object) -> None:
+        self.__dict__.update(values)
+
+
+def _quick_arguments(arguments: Sequence[str], default_patches: str | os.PathLike[str] | None) -> Any:  # noqa: ANN401 - a namespace
+    """The parsed arguments of a plain command line of a :data:`QUICK_COMMANDS` command, else ``None``.
+
+    Plain: each option of :data:`COMMON_OPTIONS` at most once, spelled in full, as ``--flag VALUE`` or
+    ``--flag=VALUE`` with a non-empty value not starting with ``-``. Anything else (help, abbreviations,
+    mistakes) is left to argparse, which accepts the same lines with the same result and reports the rest.
+    """
+    if not arguments or arguments[0] not in QUICK_COMMANDS:
+        return None
+    metavars = {flag: metavar for flag, metavar, _ in COMMON_OPTIONS}
+    given: dict[str, str | bool] = {}
+    rest = iter(arguments[1:])
+    for token in rest:
+        flag, equals, value = token.partition("=")
+        if flag not in metavars or flag in given:
+            return None
+        if metavars[flag] is None:
+            if equals:
+                return None
+            given[flag] = True
+            continue
+        if not equals:
+            value = next(rest, "")
+        if not value or value.startswith("-"):
+            return None
+        given[flag] = value
+    if all(flag in given for flag in _EXCLUSIVE):
+        return None
+    timeout = given.get("--lock-timeout")
+    try:
+        lock_timeout = _seconds(timeout) if isinstance(timeout, str) else _LOCK_TIMEOUT
+    except Exception:  # noqa: BLE001 - argparse's ArgumentTypeError: argparse reports it
+        return None
+    return _Arguments(
+        command=arguments[0],
+        site_packages=given.get("--site-packages"),
+        python=given.get("--python"),
+        patches=given.get("--patches", os.fspath(default_patches or "patches")),
+        json=bool(given.get("--json")),
+        lock_timeout=lock_timeout,
+    )
+
+
 def _build_parser(default_patches: Path) -> argparse.ArgumentParser:
+    import argparse  # noqa: PLC0415 - not for a plain status command line
+    from pathlib import Path  # noqa: PLC0415
+
+    class _Parser(argparse.ArgumentParser):
+        """argparse, but a usage error is raised instead of printed, so that ``--json`` can report it too."""
+
+        def error(self, message: str) -> NoReturn:
+            raise UsageError(message, self.format_usage())
+
+    converters: dict[str, Callable[[str], object]] = {
+        "--site-packages": Path,
+        "--patches": Path,
+        "--lock-timeout": _seconds,
+    }
+    defaults: dict[str, object] = {"--patches": default_patches, "--lock-timeout": _LOCK_TIMEOUT}
     common = _Parser(add_help=False)
     where = common.add_mutually_exclusive_group()
-    where.add_argument("--site-packages", type=Path, metavar="DIR", help="the site-packages directory to patch")
-    where.add_argument("--python", metavar="PATH", help="patch the site-packages of this interpreter")
-    common.add_argument(
-        "--patches",
-        type=Path,
-        default=default_patches,
-        metavar="DIR",
-        help=f"patch directory (default: {default_patches})",
-    )
-    common.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    common.add_argument(
-        "--lock-timeout", type=_seconds, default=300.0, metavar="SECONDS", help="wait this long for another run"
-    )
+    for flag, metavar, text in COMMON_OPTIONS:
+        group = where if flag in _EXCLUSIVE else common
+        if metavar is None:
+            group.add_argument(flag, action="store_true", help=text)
+            continue
+        options: dict[str, Any] = {"metavar": metavar, "help": text.format(patches=default_patches)}
+        if flag in converters:
+            options["type"] = converters[flag]
+        if flag in defaults:
+            options["default"] = defaults[flag]
+        group.add_argument(flag, **options)
 
     parser = _Parser(
         prog="sitepatch",
@@ -225,6 +306,8 @@ DEFAULT_INDEX = "https://pypi.org/pypi"
 
 
 def _add_sweep_parsers(commands: Any, common: argparse.ArgumentParser) -> None:  # noqa: ANN401 - argparse's type
+    from pathlib import Path  # noqa: PLC0415 - not for a plain status command line
+
     sweep = commands.add_parser(
         "sweep",
         parents=[common],
@@ -303,6 +386,8 @@ def _add_sweep_parsers(commands: Any, common: argparse.ArgumentParser) -> None: 
 
 def _emit(outcome: Outcome, *, as_json: bool, out: TextIO, err: TextIO) -> None:
     if as_json:
+        import json  # noqa: PLC0415 - only for --json
+
         out.write(json.dumps(outcome.document, indent=2) + "\n")
         return
     out.writelines(line + "\n" for line in outcome.lines)
@@ -318,7 +403,7 @@ def _normalise(argv: list[str]) -> list[str]:
 def main(
     argv: Sequence[str] | None = None,
     *,
-    default_patches: Path | None = None,
+    default_patches: str | os.PathLike[str] | None = None,
     hook: Callable[[str], None] | None = None,
 ) -> int:
     """Run the command line.
@@ -328,12 +413,16 @@ def main(
     :param hook: passed to the writer; tests use it to interrupt a run at a chosen step.
     :returns: the exit code.
     """
-    parser = _build_parser(default_patches or Path("patches"))
     arguments = _normalise(list(sys.argv[1:] if argv is None else argv))
-    try:
-        args = parser.parse_args(arguments)
-    except UsageError as error:
-        return _usage_error(error, arguments)
+    args = _quick_arguments(arguments, default_patches)
+    if args is None:
+        from pathlib import Path  # noqa: PLC0415 - not for a plain status command line
+
+        parser = _build_parser(Path(default_patches or "patches"))
+        try:
+            args = parser.parse_args(arguments)
+        except UsageError as error:
+            return _usage_error(error, arguments)
     command = args.command
     as_json = bool(args.json)
     try:
@@ -360,6 +449,8 @@ def main(
 
 
 def _usage_error(error: UsageError, arguments: Sequence[str]) -> int:
+    import json  # noqa: PLC0415 - not at start-up
+
     if "--json" in arguments:
         command = arguments[0] if arguments and arguments[0] in COMMANDS else "apply"
         doc = {"command": command, "ok": False, "error": error.message, "problems": [error.message], "patches": []}
@@ -370,6 +461,8 @@ def _usage_error(error: UsageError, arguments: Sequence[str]) -> int:
 
 def _fail(error: SitepatchError, code: int, *, as_json: bool, command: str) -> int:
     if as_json:
+        import json  # noqa: PLC0415 - not at start-up
+
         problems = list(getattr(error, "problems", ())) or [str(error)]
         doc = {"command": command, "ok": False, "error": str(error), "problems": problems, "patches": []}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")

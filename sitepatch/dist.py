@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
-import re
 from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
+from sitepatch._installed import canonicalize_name as _canonical
+from sitepatch._installed import scan
 from sitepatch._record import field, frozen
+from sitepatch.disk import file_digest
 from sitepatch.errors import TargetError
 
 if TYPE_CHECKING:
@@ -44,9 +45,6 @@ def __dir__() -> list[str]:
     return __all__
 
 
-_SEPARATORS = re.compile(r"[-_.]+")
-
-
 def canonicalize_name(name: str) -> NormalizedName:
     """The normalized form of a distribution name (PEP 503): runs of ``-``, ``_`` and ``.`` become ``-``, lower case.
 
@@ -55,16 +53,7 @@ def canonicalize_name(name: str) -> NormalizedName:
     >>> canonicalize_name("LiteLLM_Enterprise")
     'litellm-enterprise'
     """
-    return cast("NormalizedName", _SEPARATORS.sub("-", name).lower())
-
-
-def file_digest(data: bytes) -> str:
-    """The hex sha256 of ``data``, the form the manifest uses.
-
-    >>> file_digest(b"")[:12]
-    'e3b0c44298fc'
-    """
-    return hashlib.sha256(data).hexdigest()
+    return cast("NormalizedName", _canonical(name))
 
 
 def record_digest(data: bytes) -> str:
@@ -152,24 +141,6 @@ class Distribution:
         return None
 
 
-def _read_metadata(dist_info: Path, name: str = "METADATA") -> tuple[str, str]:
-    # Only the header's Name and Version: stop at the first blank line or once both are seen (LiteLLM's
-    # METADATA carries its whole README after the header).
-    found: dict[str, str] = {}
-    with open(os.path.join(dist_info, name), "rb") as stream:
-        for raw in stream:
-            line = raw.decode("utf-8", "replace")
-            if not line.strip():
-                break
-            key, _, value = line.partition(":")
-            key = key.lower()
-            if key in ("name", "version") and key not in found:
-                found[key] = value.strip()
-                if len(found) == 2:
-                    break
-    return found.get("name", ""), found.get("version", "")
-
-
 def _read_record(dist_info: Path) -> dict[str, str]:
     import csv  # noqa: PLC0415 - only when a run needs a RECORD; not at start-up
     import io  # noqa: PLC0415
@@ -197,16 +168,6 @@ def _read_record(dist_info: Path) -> dict[str, str]:
     return record
 
 
-def _is_editable(dist_info: Path) -> bool:
-    try:
-        with open(os.path.join(dist_info, "direct_url.json"), encoding="utf-8") as stream:
-            data = json.loads(stream.read())
-    except (FileNotFoundError, ValueError):
-        return False
-    dir_info = data.get("dir_info") if isinstance(data, dict) else None
-    return bool(isinstance(dir_info, dict) and dir_info.get("editable"))
-
-
 @frozen
 class Target:
     """A site-packages directory and the distributions installed in it."""
@@ -229,48 +190,14 @@ class Target:
             msg = f"{root}: not a directory; pass --site-packages DIR or --python PATH of the environment to patch"
             raise TargetError(msg)
         root = root.resolve()
-        found: dict[NormalizedName, Distribution] = {}
-        problems: list[str] = []
-        # One listing of site-packages, instead of a glob per suffix.
-        names = sorted(os.listdir(root))
-        if only is not None:
-            wanted = {canonicalize_name(n) for n in only}
-            chosen = [n for n in names if canonicalize_name(n.split("-", 1)[0]) in wanted]
-            if {canonicalize_name(n.split("-", 1)[0]) for n in chosen if n.endswith(".dist-info")} >= wanted:
-                names = chosen
-        for entry in (n for n in names if n.endswith((".egg-info", ".egg-link"))):
-            egg_info = root / entry
-            # A legacy source or develop install: no RECORD to check against, often not even the files here.
-            meta = egg_info / "PKG-INFO" if egg_info.is_dir() else None
-            try:
-                raw_name, raw_version = _read_metadata(egg_info, "PKG-INFO") if meta and meta.exists() else ("", "")
-                version = Version(raw_version or egg_info.stem.split("-")[1])
-            except (OSError, InvalidVersion, IndexError):
-                version = Version("0")
-            name = canonicalize_name(raw_name or egg_info.stem.split("-", 1)[0])
-            found[name] = Distribution(name, version, egg_info, editable=True)
-        for entry in (n for n in names if n.endswith(".dist-info")):
-            dist_info = root / entry
-            try:
-                raw_name, raw_version = _read_metadata(dist_info)
-            except OSError as err:
-                problems.append(f"{dist_info.name}: unreadable METADATA ({err.strerror or err})")
-                continue
-            try:
-                version = Version(raw_version)
-            except InvalidVersion:
-                problems.append(f"{dist_info.name}: METADATA has no valid Version ({raw_version!r})")
-                continue
-            name = canonicalize_name(raw_name or dist_info.name.split("-", 1)[0])
-            dist = Distribution(name, version, dist_info, _is_editable(dist_info))
-            if name in found:
-                other = found[name]
-                problems.append(
-                    f"{name} is installed twice ({other.dist_info.name} and {dist_info.name}); "
-                    "reinstall it cleanly before patching"
-                )
-            found[name] = dist
-        return cls(root, found, tuple(problems))
+        found, problems = scan(str(root), only=only)
+        distributions = {
+            cast("NormalizedName", name): Distribution(
+                cast("NormalizedName", name), Version(item.version), Path(item.dist_info), item.editable
+            )
+            for name, item in found.items()
+        }
+        return cls(root, distributions, problems)
 
     def get(self, name: str) -> Distribution | None:
         """The installed distribution called ``name`` (any spelling), or ``None``."""
@@ -290,7 +217,8 @@ def site_packages_of(python: str) -> Path:
 
     :raises TargetError: when the interpreter cannot be run or answers nonsense.
     """
-    import subprocess  # noqa: PLC0415 - only for --python; start-up matters at container start
+    import json  # noqa: PLC0415 - only for --python; start-up matters at container start
+    import subprocess  # noqa: PLC0415
 
     try:
         done = subprocess.run(  # noqa: S603 - the user names the interpreter on purpose

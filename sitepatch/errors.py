@@ -6,7 +6,9 @@ they refine, so callers that only know Python's own exceptions still catch them 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+TYPE_CHECKING = False  # collections.abc is not imported at start-up (status); type checkers take the branch below
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = [
     "ApplyError",

@@ -2,19 +2,23 @@
 
 It lives at ``<site-packages>/.sitepatch/manifest.json``, beside the pristine copies of every file sitepatch
 changed (``.sitepatch/pristine/``), the lock and, while a run is writing, its journal. This module converts
-between the JSON document and frozen records; it does no I/O.
+between the JSON document and frozen records; it does no I/O (:func:`sitepatch.disk.read_manifest` reads the
+file). ``status`` imports it, so it imports neither :mod:`json` nor :mod:`typing`.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
+from sitepatch._jsonload import loads
+from sitepatch._paths import path_problem
 from sitepatch._record import frozen
 from sitepatch.errors import ManifestError
-from sitepatch.model import path_problem
+
+TYPE_CHECKING = False  # typing is not imported at start-up (status); type checkers take the branch below
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
+    "JOURNAL_NAME",
     "MANIFEST_NAME",
     "SCHEMA_VERSION",
     "STATE_DIR",
@@ -38,6 +42,8 @@ STATE_DIR = ".sitepatch"
 """The directory inside the target that holds the manifest, pristine copies, lock and journal."""
 
 MANIFEST_NAME = "manifest.json"
+JOURNAL_NAME = "journal.json"
+"""A run's journal, beside the manifest while the run writes (see :mod:`sitepatch.apply`)."""
 
 
 @frozen
@@ -173,7 +179,7 @@ class Manifest:
             version, lacks a field, has one of the wrong type, or names a path sitepatch would never write.
         """
         try:
-            doc: Any = json.loads(text)
+            doc: Any = loads(text)
         except ValueError as err:
             msg = f"{where}: not valid JSON ({err}); {STATE_WAY_OUT}"
             raise ManifestError(msg) from err
@@ -360,6 +366,8 @@ def _lines(doc: dict[str, Any]) -> str:
     Readable, diffable line by line, and encoded by the json module's C encoder (``indent`` would make it use
     the pure-Python one: a tenth of the speed on a manifest of 3,000 hunks).
     """
+    import json  # noqa: PLC0415 - only when writing: status reads the manifest without the json package
+
     parts = []
     for key, value in doc.items():
         if isinstance(value, list) and value:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from sitepatch._record import field, frozen, mutable, replace
+from sitepatch.disk import FileState, fingerprint
 from sitepatch.dist import Distribution, Target, file_digest, record_digest
 from sitepatch.locate import Ambiguous, Image, Placement, locate, nearest
 from sitepatch.manifest import FileRecord, Manifest
@@ -46,19 +47,6 @@ ALREADY = "already-applied"
 SKIPPED = "skipped"
 FAILED = "failed"
 AMBIGUOUS = "ambiguous"
-
-
-@frozen
-class FileState:
-    """A regular file's bytes and permission bits."""
-
-    data: bytes
-    mode: int = 0o644
-
-
-def fingerprint(state: FileState | None) -> tuple[str | None, int | None]:
-    """A file's sha256 and mode, as the manifest records them (``None``, ``None``: absent)."""
-    return (file_digest(state.data), state.mode) if state is not None else (None, None)
 
 
 class Reader(Protocol):

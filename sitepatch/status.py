@@ -1,14 +1,22 @@
 """Compare the target with the manifest: what is still applied, what was lost, and how to revert.
 
 Pure functions over a :class:`~sitepatch.plan.Reader`; :mod:`sitepatch.apply` does the writing for revert.
+``status`` (every container start) imports this module: it imports neither the planner nor ``packaging``.
 """
 
 from __future__ import annotations
 
+from sitepatch._installed import canonicalize_name
 from sitepatch._record import frozen
-from sitepatch.dist import Target, file_digest
-from sitepatch.manifest import FileRecord, Manifest
-from sitepatch.plan import FileState, Reader, fingerprint, split_stale
+from sitepatch.disk import FileState, file_digest, fingerprint
+
+TYPE_CHECKING = False  # typing is not imported at start-up; type checkers take the branch below
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from sitepatch.dist import Target
+    from sitepatch.manifest import FileRecord, Manifest
+    from sitepatch.plan import Reader
 
 __all__ = ["FileStatus", "PatchStatus", "RevertPlan", "StatusReport", "plan_revert", "status_of"]
 
@@ -49,7 +57,8 @@ class PatchStatus:
 class StatusReport:
     """The whole comparison; ``ok`` only when everything recorded is in place."""
 
-    target: Target
+    root: str
+    """The target directory."""
     has_manifest: bool
     patches: tuple[PatchStatus, ...]
     files: tuple[FileStatus, ...]
@@ -77,11 +86,16 @@ def _file_status(record: FileRecord, reader: Reader) -> FileStatus:
     return FileStatus(record.path, status, record.distribution)
 
 
-def status_of(manifest: Manifest | None, target: Target, reader: Reader) -> StatusReport:
-    """Compare every file and patch the manifest records with what is on disk."""
+def status_of(manifest: Manifest | None, root: str, versions: Mapping[str, str], reader: Reader) -> StatusReport:
+    """Compare every file and patch the manifest records with what is on disk.
+
+    :param root: the target directory, for the report.
+    :param versions: the installed distributions' versions (normal form) by canonical name; those of the
+        recorded distributions are enough.
+    """
     if manifest is None:
         return StatusReport(
-            target,
+            root,
             has_manifest=False,
             patches=(),
             files=(),
@@ -91,12 +105,12 @@ def status_of(manifest: Manifest | None, target: Target, reader: Reader) -> Stat
     patches = []
     for record in manifest.patches:
         mine = tuple(files[path] for path, _ in record.files if path in files)
-        dist = target.get(record.package)
-        if dist is None:
+        version = versions.get(canonicalize_name(record.package))
+        if version is None:
             status, reason = VERSION_CHANGED, f"{record.package} is no longer installed"
-        elif str(dist.version) != record.package_version:
+        elif version != record.package_version:
             status = VERSION_CHANGED
-            reason = f"{record.package} is now {dist.version}, the patch was applied to {record.package_version}"
+            reason = f"{record.package} is now {version}, the patch was applied to {record.package_version}"
         elif record.status == ALREADY and not mine:
             status, reason = ALREADY, "the change was already present"
         elif any(f.status == MODIFIED for f in mine):
@@ -108,7 +122,7 @@ def status_of(manifest: Manifest | None, target: Target, reader: Reader) -> Stat
         else:
             status, reason = IN_PLACE, ""
         patches.append(PatchStatus(record.name, status, reason, mine))
-    return StatusReport(target, has_manifest=True, patches=tuple(patches), files=tuple(files.values()))
+    return StatusReport(root, has_manifest=True, patches=tuple(patches), files=tuple(files.values()))
 
 
 @frozen
@@ -134,6 +148,8 @@ def plan_revert(manifest: Manifest, reader: Reader, *, force: bool = False, targ
     warnings: list[str] = []
     unchanged = []
     if target is not None:
+        from sitepatch.plan import split_stale  # noqa: PLC0415 - revert only: status must not import the planner
+
         current, stale = split_stale(manifest, target)
         warnings.extend(f"{note}; left as installed" for note in stale)
         manifest = current or manifest

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
+import os
 import sys
 import time
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from sitepatch._record import field, frozen
 from sitepatch.commands import EXIT_ENVIRONMENT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
-from sitepatch.dist import site_packages_of
 
+TYPE_CHECKING = False  # status imports this module: no typing, argparse or pathlib at start-up
 if TYPE_CHECKING:
+    import argparse
+    from pathlib import Path
+    from typing import Any
+
     from sitepatch.dist import Target
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "EXIT_OK",
     "Outcome",
     "distributions",
+    "target_dir",
     "target_root",
     "today",
 ]
@@ -41,11 +44,21 @@ class Outcome:
     errors: tuple[str, ...] = field(default=())
 
 
-def target_root(args: argparse.Namespace) -> Path:
+def target_dir(args: argparse.Namespace) -> str:
     """The site-packages directory the arguments name (``--site-packages``, ``--python``, or this interpreter)."""
-    if args.site_packages is not None:
-        return Path(args.site_packages)
-    return site_packages_of(args.python or sys.executable)
+    given: str | os.PathLike[str] | None = args.site_packages
+    if given is not None:
+        return os.fspath(given)
+    from sitepatch.dist import site_packages_of  # noqa: PLC0415 - only for --python (or none): runs an interpreter
+
+    return str(site_packages_of(args.python or sys.executable))
+
+
+def target_root(args: argparse.Namespace) -> Path:
+    """:func:`target_dir` as a :class:`~pathlib.Path`."""
+    from pathlib import Path  # noqa: PLC0415 - status uses target_dir, without pathlib
+
+    return Path(target_dir(args))
 
 
 def distributions(target: Target) -> dict[str, str]:

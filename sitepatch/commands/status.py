@@ -1,18 +1,25 @@
 """``status``: compare the target with the manifest. Runs at every container start and as the health check.
 
-Start-up is most of its time, so this module imports neither the diff parser nor the patch selection.
+Start-up is most of its time, so this module and what it imports use :mod:`os` paths and import neither the
+diff parser, the planner, ``packaging`` (unless a version is not a plain release), :mod:`pathlib`,
+:mod:`json`, :mod:`re` nor :mod:`typing` (``tests/unit/test_startup.py`` holds it to that).
 """
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable
-from typing import Any
+import os
 
-from sitepatch.apply import DiskReader, StateDir
-from sitepatch.commands._outcome import EXIT_FAILED, EXIT_OK, Outcome, distributions, target_root
-from sitepatch.dist import Target
+from sitepatch._installed import scan
+from sitepatch.commands._outcome import EXIT_FAILED, EXIT_OK, Outcome, target_dir
+from sitepatch.disk import DiskReader, read_manifest
+from sitepatch.manifest import JOURNAL_NAME, MANIFEST_NAME, STATE_DIR
 from sitepatch.status import StatusReport, status_of
+
+TYPE_CHECKING = False  # typing and argparse are not imported at start-up; type checkers take the branch below
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Mapping
+    from typing import Any
 
 __all__ = ["run"]
 
@@ -21,12 +28,12 @@ def __dir__() -> list[str]:
     return __all__
 
 
-def _status_doc(report: StatusReport) -> dict[str, Any]:
+def _status_doc(report: StatusReport, versions: Mapping[str, str]) -> dict[str, Any]:
     return {
         "command": "status",
         "ok": report.ok,
-        "target": str(report.target.root),
-        "distributions": distributions(report.target),
+        "target": report.root,
+        "distributions": dict(sorted(versions.items())),
         "problems": list(report.problems),
         "patches": [
             {
@@ -43,33 +50,37 @@ def _status_doc(report: StatusReport) -> dict[str, Any]:
 
 def run(args: argparse.Namespace, *, hook: Callable[[str], None] | None = None) -> Outcome:  # noqa: ARG001 - one signature for every command
     """Run ``status``: exit 0 only when everything the manifest records is in place."""
-    root = target_root(args)
-    if not root.is_dir():
-        Target.open(root)  # raises the error that names the directory
-    state = StateDir(root.resolve())
-    manifest = state.read_manifest()
+    root = target_dir(args)
+    if not os.path.isdir(root):
+        from pathlib import Path  # noqa: PLC0415 - only to report the error as every command does
+
+        from sitepatch.dist import Target  # noqa: PLC0415
+
+        Target.open(Path(root))  # raises the error that names the directory
+    root = os.path.realpath(root)
+    state = os.path.join(root, STATE_DIR)
+    manifest = read_manifest(os.path.join(state, MANIFEST_NAME))
     # Only the recorded distributions are read, unless --json lists them all.
     recorded = None
     if manifest is not None and not args.json:
         recorded = {p.package for p in manifest.patches} | {f.distribution for f in manifest.files}
-    target = Target.open(root, only=recorded)
-    report = status_of(manifest, target, DiskReader(target.root))
-    if state.pending_journal():
+    installed, _ = scan(root, only=recorded)
+    versions = {name: dist.version for name, dist in installed.items()}
+    report = status_of(manifest, root, versions, DiskReader(root))
+    journal = os.path.join(state, JOURNAL_NAME)
+    if os.path.exists(journal):
         report = StatusReport(
-            report.target,
+            report.root,
             report.has_manifest,
             report.patches,
             report.files,
-            (
-                *report.problems,
-                f"{state.journal_path}: an interrupted run left a journal; run apply or revert to roll it back",
-            ),
+            (*report.problems, f"{journal}: an interrupted run left a journal; run apply or revert to roll it back"),
         )
-    lines = [f"target: {target.root}"]
+    lines = [f"target: {root}"]
     width = max((len(p.status) for p in report.patches), default=7) + 2
     lines.extend(f"{p.status:<{width}}{p.name}{': ' + p.reason if p.reason else ''}" for p in report.patches)
     lines.extend(f"problem: {p}" for p in report.problems)
     in_place = sum(1 for p in report.patches if p.status in ("applied", "already-applied"))
     verdict = "everything recorded is in place" if report.ok else "NOT everything recorded is in place"
     lines.append(f"summary: {in_place} of {len(report.patches)} patch(es) in place; {verdict}")
-    return Outcome(_status_doc(report), tuple(lines), EXIT_OK if report.ok else EXIT_FAILED)
+    return Outcome(_status_doc(report, versions), tuple(lines), EXIT_OK if report.ok else EXIT_FAILED)

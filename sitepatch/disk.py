@@ -1,0 +1,129 @@
+"""Reading the target's files: their states and digests, the disk reader, and the manifest file.
+
+``status`` runs at every container start (issue 11) and imports this module, so it works with :mod:`os`
+paths and imports neither :mod:`pathlib` nor the planner; :mod:`sitepatch.plan` and :mod:`sitepatch.apply`
+take :class:`FileState`, :func:`fingerprint` and :class:`DiskReader` from here.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from hashlib import sha256
+
+from sitepatch._record import field, frozen
+from sitepatch.manifest import STATE_DIR, Manifest, StateReader
+
+__all__ = ["DiskReader", "FileState", "file_digest", "fingerprint", "read_manifest"]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+def file_digest(data: bytes) -> str:
+    """The hex sha256 of ``data``, the form the manifest uses.
+
+    >>> file_digest(b"")[:12]
+    'e3b0c44298fc'
+    """
+    return sha256(data).hexdigest()
+
+
+@frozen
+class FileState:
+    """A regular file's bytes and permission bits."""
+
+    data: bytes
+    mode: int = 0o644
+
+
+def fingerprint(state: FileState | None) -> tuple[str | None, int | None]:
+    """A file's sha256 and mode, as the manifest records them (``None``, ``None``: absent)."""
+    return (file_digest(state.data), state.mode) if state is not None else (None, None)
+
+
+def _read_bytes(path: str) -> bytes:
+    with open(path, "rb") as stream:
+        return stream.read()
+
+
+@frozen
+class DiskReader:
+    """Reads the target for the planner (see :class:`sitepatch.plan.Reader`).
+
+    :param root: the target directory (a :class:`~pathlib.Path` or a string).
+    """
+
+    root: str | os.PathLike[str]
+    _directories: set[str] = field(default_factory=set, compare=False, repr=False)
+
+    def read(self, path: str) -> FileState | None:
+        """The file's bytes and mode, or ``None`` when it does not exist."""
+        full = os.path.join(self.root, path)
+        try:
+            info = os.lstat(full)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        return FileState(_read_bytes(full), stat.S_IMODE(info.st_mode))
+
+    def pristine(self, path: str) -> bytes | None:
+        """The pristine copy kept in ``.sitepatch/pristine``."""
+        try:
+            return _read_bytes(os.path.join(self.root, STATE_DIR, "pristine", path))
+        except OSError:
+            return None
+
+    def unsafe(self, path: str) -> str | None:
+        """Why ``path`` must not be written: a symlink on the way, or resolving outside the root."""
+        current = os.fspath(self.root)
+        parts = path.split("/")
+        for index, part in enumerate(parts):
+            current = os.path.join(current, part)
+            prefix = "/".join(parts[: index + 1])
+            if index < len(parts) - 1 and prefix in self._directories:
+                continue
+            try:
+                info = os.lstat(current)
+            except FileNotFoundError:
+                break
+            except NotADirectoryError:
+                return f"{path}: {'/'.join(parts[:index])} is not a directory"
+            if stat.S_ISLNK(info.st_mode):
+                return f"{path}: refusing to write through the symbolic link {'/'.join(parts[: index + 1])}"
+            if index < len(parts) - 1 and not stat.S_ISDIR(info.st_mode):
+                return f"{path}: {'/'.join(parts[: index + 1])} is not a directory"
+            if index == len(parts) - 1 and not stat.S_ISREG(info.st_mode):
+                return f"{path}: not a regular file"
+            if index < len(parts) - 1:
+                self._directories.add(prefix)  # a real directory: other paths through it need no new lstat
+        root = os.path.realpath(self.root)
+        resolved = os.path.realpath(os.path.join(self.root, path))
+        if resolved != root and not resolved.startswith(os.path.join(root, "")):
+            return f"{path}: resolves outside the target {self.root}"
+        return None
+
+
+def read_manifest(path: str) -> Manifest | None:
+    """The manifest at ``path``, or ``None`` when sitepatch never wrote one there.
+
+    :raises ManifestError: when it exists but cannot be read.
+    """
+    reader = StateReader(path)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise reader.fail("(file)", f"cannot be read ({err.strerror or err})") from err
+    if not stat.S_ISREG(info.st_mode):
+        raise reader.fail("(file)", "not a regular file")
+    try:
+        text = _read_bytes(path).decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise reader.fail("(file)", f"not UTF-8 text ({err.reason} at byte {err.start})") from err
+    except OSError as err:
+        raise reader.fail("(file)", f"cannot be read ({err.strerror or err})") from err
+    return Manifest.from_json(text, where=path)
