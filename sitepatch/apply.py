@@ -31,17 +31,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
-import shutil
-import signal
 import stat
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from sitepatch._jsonload import loads
 from sitepatch._record import frozen
 from sitepatch.disk import DiskReader, FileState, file_digest, read_manifest
 from sitepatch.errors import InterruptedRunError, LockBusyError, ManifestError, TargetError, WriteError
@@ -84,6 +81,12 @@ class _Journal:
     manifest_before: str | None
     manifest_after: str | None
     files: tuple[_Entry, ...]
+
+
+def _rmtree(path: Path, *, ignore_errors: bool = False) -> None:
+    import shutil  # noqa: PLC0415 - with bz2 and lzma, too much for check and --dry-run, which never remove
+
+    shutil.rmtree(path, ignore_errors=ignore_errors)
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -184,6 +187,9 @@ def _deferred_signals() -> Iterator[list[int]]:
     (KeyboardInterrupt at any bytecode) and SIGTERM (immediate death) leave the target half written until
     the next run recovers it, and a container is stopped with SIGTERM.
     """
+    import signal  # noqa: PLC0415 - only a run that writes needs these: check and --dry-run import this module
+    import threading  # noqa: PLC0415
+
     received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield received
@@ -336,7 +342,7 @@ class StateDir:
         if not self.journal_path.exists():
             if self.txn.exists():
                 # Killed while copying, before the journal existed: nothing in the target was touched.
-                shutil.rmtree(self.txn)
+                _rmtree(self.txn)
                 self._prune_after_rollback()
                 return "removed the copies of a run killed before it changed anything"
             return ""
@@ -373,7 +379,7 @@ class StateDir:
             info = self.journal_path.lstat()
             if not stat.S_ISREG(info.st_mode):
                 raise r.fail("(file)", "not a regular file")
-            doc: Any = json.loads(self.journal_path.read_bytes().decode("utf-8"))
+            doc: Any = loads(self.journal_path.read_bytes().decode("utf-8"))
         except (OSError, ValueError) as err:
             raise r.fail("(file)", f"unreadable journal ({err})") from err
         if r.get(doc, "schema_version", "schema_version") != JOURNAL_SCHEMA:
@@ -458,7 +464,7 @@ class StateDir:
         self.journal_path.unlink()
         _fsync_dir(self.path)
         if self.txn.exists():
-            shutil.rmtree(self.txn)
+            _rmtree(self.txn)
 
     # -- writing -------------------------------------------------------------------------------------
 
@@ -501,7 +507,7 @@ class StateDir:
             _stop_if(received)
         except (OSError, _Stop) as err:
             # Nothing in the target was touched yet: drop the copies and report.
-            shutil.rmtree(self.txn, ignore_errors=True)
+            _rmtree(self.txn, ignore_errors=True)
             with contextlib.suppress(FileNotFoundError):
                 self.journal_path.unlink()
             self._drop_new_pristine()
@@ -564,7 +570,7 @@ class StateDir:
     ) -> None:
         """Keep a copy of every file about to change and its pristine image, then write the journal."""
         if self.txn.exists():
-            shutil.rmtree(self.txn)
+            _rmtree(self.txn)
         self.txn.mkdir(parents=True)
         entries = []
         for path, before, after, pristine in plan_changes:
@@ -604,6 +610,8 @@ class StateDir:
         }
         unsynced.flush()
         step("journal")
+        import json  # noqa: PLC0415 - only a run that writes encodes
+
         write_file(self.journal_path, json.dumps(journal).encode("utf-8"), 0o644)
         _fsync_dir(self.path)
 

@@ -182,7 +182,32 @@ def _quick_arguments(arguments: Sequence[str], default_patches: str | os.PathLik
     )
 
 
-def _build_parser(default_patches: Path) -> argparse.ArgumentParser:
+class _Unbuilt:
+    """Stands for the parser of a command that is not on the command line: its arguments are not built."""
+
+    def __getattr__(self, _name: str) -> Callable[..., object]:
+        return lambda *_args, **_kwargs: None
+
+
+class _Subcommands:
+    """The subcommands action, building only the parser of the chosen command (``None``: every one).
+
+    argparse's cost grows with every parser and argument; a run needs its own command's only. Help and
+    errors about the command itself come from a parser built with every command.
+    """
+
+    def __init__(self, action: Any, chosen: str | None) -> None:  # noqa: ANN401 - argparse's private type
+        self.action = action
+        self.chosen = chosen
+
+    def add_parser(self, name: str, **options: Any) -> Any:  # noqa: ANN401 - a parser or a stand-in
+        if self.chosen is None or name == self.chosen:
+            return self.action.add_parser(name, **options)
+        return _Unbuilt()
+
+
+def _build_parser(default_patches: Path, chosen: str | None = None) -> argparse.ArgumentParser:
+    """The command-line parser; with ``chosen``, only that command's own parser is built."""
     import argparse  # noqa: PLC0415 - not for a plain status command line
     from pathlib import Path  # noqa: PLC0415
 
@@ -217,7 +242,7 @@ def _build_parser(default_patches: Path) -> argparse.ArgumentParser:
         description="Apply a version-matched, context-checked set of unified diffs to site-packages, all or nothing.",
     )
     parser.add_argument("--version", action="version", version=f"sitepatch {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = _Subcommands(parser.add_subparsers(dest="command", metavar="COMMAND"), chosen)
     for name, text in (
         ("apply", "apply the selected patches (the default)"),
         ("check", "plan and report; write nothing"),
@@ -305,7 +330,7 @@ DEFAULT_INDEX = "https://pypi.org/pypi"
 """The JSON API root ``sweep`` reads (kept here, not imported: the parser must stay cheap to build)."""
 
 
-def _add_sweep_parsers(commands: Any, common: argparse.ArgumentParser) -> None:  # noqa: ANN401 - argparse's type
+def _add_sweep_parsers(commands: _Subcommands, common: argparse.ArgumentParser) -> None:
     from pathlib import Path  # noqa: PLC0415 - not for a plain status command line
 
     sweep = commands.add_parser(
@@ -418,7 +443,8 @@ def main(
     if args is None:
         from pathlib import Path  # noqa: PLC0415 - not for a plain status command line
 
-        parser = _build_parser(Path(default_patches or "patches"))
+        chosen = arguments[0] if arguments[0] in COMMANDS else None
+        parser = _build_parser(Path(default_patches or "patches"), chosen)
         try:
             args = parser.parse_args(arguments)
         except UsageError as error:

@@ -15,11 +15,10 @@ from sitepatch._record import field, frozen
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from packaging.requirements import Requirement
     from packaging.specifiers import SpecifierSet
     from packaging.version import Version
 
-__all__ = ["FileKind", "FilePatch", "Hunk", "Line", "LineKind", "Patch", "PatchHeader", "path_problem"]
+__all__ = ["FileKind", "FilePatch", "Hunk", "Line", "LineKind", "Patch", "PatchHeader", "Requires", "path_problem"]
 
 
 def __dir__() -> list[str]:
@@ -180,6 +179,20 @@ class PatchHeader:
 
 
 @frozen
+class Requires:
+    """One item of a ``Requires:`` header: a distribution that must be installed, and the versions allowed."""
+
+    name: str
+    """The distribution's name as written."""
+    specifier: SpecifierSet
+    shown: str
+    """How messages show it: ``str()`` of :class:`packaging.requirements.Requirement`."""
+
+    def __str__(self) -> str:
+        return self.shown
+
+
+@frozen
 class Patch:
     """One patch file of the set: its header and its file patches."""
 
@@ -197,7 +210,7 @@ class Patch:
     package: str
     """The canonical name (PEP 503) of the distribution that owns every file the patch touches."""
     versions: SpecifierSet
-    requires: tuple[Requirement, ...]
+    requires: tuple[Requires, ...]
     applied_upstream: Version | None
     tests: tuple[str, ...]
     header: PatchHeader

@@ -14,7 +14,6 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -24,7 +23,7 @@ from unidiff.patch import Hunk as UnidiffHunk
 from unidiff.patch import PatchedFile, PatchSet
 
 from sitepatch.errors import PatchParseError, PatchSetError, TargetError
-from sitepatch.model import FileKind, FilePatch, Hunk, Line, LineKind, Patch, PatchHeader, path_problem
+from sitepatch.model import FileKind, FilePatch, Hunk, Line, LineKind, Patch, PatchHeader, Requires, path_problem
 
 __all__ = [
     "KNOWN_KEYS",
@@ -33,6 +32,7 @@ __all__ = [
     "load_patches",
     "parse_diff",
     "parse_patch",
+    "parse_requires",
     "split_name",
 ]
 
@@ -96,6 +96,37 @@ def split_name(name: str) -> tuple[str, str] | None:
     if match is None:
         return None
     return match["number"], match["variant"] or ""
+
+
+_PLAIN_REQUIREMENT = re.compile(
+    r"(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(?P<spec>(?:[<>=!~][^,\s]*,)*[<>=!~][^,\s]*)"
+)
+
+
+def parse_requires(text: str) -> Requires:
+    """One ``Requires:`` item, read as :class:`packaging.requirements.Requirement` reads it.
+
+    The usual item, a name directly followed by specifiers (``litellm-enterprise>=0.1.25``), is read here;
+    any other (spaces, extras, a URL) by ``packaging.requirements``, imported then: it costs more at
+    start-up (with :mod:`dataclasses`) than ``check`` spends on planning.
+
+    >>> str(parse_requires("litellm>=1.80.10,<1.80.16")), parse_requires("Foo_Bar[x] (>=1)").name
+    ('litellm<1.80.16,>=1.80.10', 'Foo_Bar')
+
+    :raises ValueError: when ``text`` is not a valid requirement, with packaging's explanation.
+    """
+    plain = _PLAIN_REQUIREMENT.fullmatch(text)
+    if plain is not None:
+        try:
+            specifier = SpecifierSet(plain["spec"])
+        except InvalidSpecifier:
+            pass  # packaging.requirements says exactly what is wrong with it
+        else:
+            return Requires(plain["name"], specifier, plain["name"] + str(specifier))
+    from packaging.requirements import Requirement  # noqa: PLC0415 - see above
+
+    requirement = Requirement(text)  # InvalidRequirement is a ValueError
+    return Requires(requirement.name, requirement.specifier, str(requirement))
 
 
 def _strip_eol(raw: bytes) -> tuple[bytes, bytes]:
@@ -527,13 +558,13 @@ def parse_patch(data: bytes, *, path: Path, display: str | None = None) -> Patch
             header.problem(
                 header.lines["versions"], f"Versions: {text!r} is not a valid specifier{_specifier_hint(text)}"
             )
-    requires: list[Requirement] = []
+    requires: list[Requires] = []
     for item in re.split(r"[;\n]", fields.get("Requires") or ""):
         if not item.strip():
             continue
         try:
-            requires.append(Requirement(item.strip()))
-        except InvalidRequirement as err:
+            requires.append(parse_requires(item.strip()))
+        except ValueError as err:
             header.problem(header.lines["requires"], f"Requires: {item.strip()!r} is not a valid requirement ({err})")
     applied_upstream = None
     text = fields.get("Applied-Upstream")
