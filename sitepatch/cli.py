@@ -122,14 +122,29 @@ COMMON_OPTIONS = (
     ("--json", None, "print one JSON object instead of text"),
     ("--lock-timeout", "SECONDS", "wait this long for another run"),
 )
-"""The options every command takes: flag, metavar (``None``: a switch), help. The first two exclude each other.
-
-:func:`_build_parser` builds them into argparse; :func:`_quick_arguments` reads a plain ``status`` command line
-from the same table."""
+"""The options every command takes: flag, metavar (``None``: a switch), help. The first two exclude each other."""
+PLANNING_OPTIONS = {
+    "apply": (
+        ("--max-fuzz", "N", "ignore up to N outer context lines (default 0)"),
+        ("--force", None, "patch files that are not pristine as they are (loudly)"),
+        ("--dry-run", None, "plan and report every verdict; write nothing"),
+        ("--strict", None, "exit 1 when a patch leaves this install unprotected (uncovered)"),
+    ),
+    "check": (
+        ("--max-fuzz", "N", "ignore up to N outer context lines (default 0)"),
+        ("--force", None, "patch files that are not pristine as they are (loudly)"),
+        ("--strict", None, "exit 1 when a patch leaves this install unprotected (uncovered)"),
+    ),
+}
+"""The options ``apply`` and ``check`` take besides :data:`COMMON_OPTIONS`, in the same form."""
 _EXCLUSIVE = ("--site-packages", "--python")
-_LOCK_TIMEOUT = 300.0
-QUICK_COMMANDS = frozenset({"status"})
-"""Commands that take only :data:`COMMON_OPTIONS` and accept them as strings (``--site-packages`` unconverted)."""
+_DEFAULTS: dict[str, object] = {"--lock-timeout": 300.0, "--max-fuzz": 0}
+_PATHS = ("--site-packages", "--patches")
+QUICK_COMMANDS = frozenset({"status", "check", "apply"})
+"""Commands whose plain command lines :func:`_quick_arguments` reads from the option tables, without argparse.
+
+``status`` gets its paths as strings (it works with :mod:`os` paths and never imports :mod:`pathlib`); the
+others get :class:`~pathlib.Path` objects, as from argparse."""
 
 
 class _Arguments:
@@ -139,18 +154,13 @@ class _Arguments:
         self.__dict__.update(values)
 
 
-def _quick_arguments(arguments: Sequence[str], default_patches: str | os.PathLike[str] | None) -> Any:  # noqa: ANN401 - a namespace
-    """The parsed arguments of a plain command line of a :data:`QUICK_COMMANDS` command, else ``None``.
-
-    Plain: each option of :data:`COMMON_OPTIONS` at most once, spelled in full, as ``--flag VALUE`` or
-    ``--flag=VALUE`` with a non-empty value not starting with ``-``. Anything else (help, abbreviations,
-    mistakes) is left to argparse, which accepts the same lines with the same result and reports the rest.
-    """
-    if not arguments or arguments[0] not in QUICK_COMMANDS:
-        return None
-    metavars = {flag: metavar for flag, metavar, _ in COMMON_OPTIONS}
+def _read_options(
+    tokens: Sequence[str], options: Sequence[tuple[str, str | None, str]]
+) -> dict[str, str | bool] | None:
+    """The options of a plain command line, by flag; ``None`` when it is not plain."""
+    metavars = {flag: metavar for flag, metavar, _ in options}
     given: dict[str, str | bool] = {}
-    rest = iter(arguments[1:])
+    rest = iter(tokens)
     for token in rest:
         flag, equals, value = token.partition("=")
         if flag not in metavars or flag in given:
@@ -167,19 +177,42 @@ def _quick_arguments(arguments: Sequence[str], default_patches: str | os.PathLik
         given[flag] = value
     if all(flag in given for flag in _EXCLUSIVE):
         return None
-    timeout = given.get("--lock-timeout")
-    try:
-        lock_timeout = _seconds(timeout) if isinstance(timeout, str) else _LOCK_TIMEOUT
-    except Exception:  # noqa: BLE001 - argparse's ArgumentTypeError: argparse reports it
+    return given
+
+
+def _quick_arguments(arguments: Sequence[str], default_patches: str | os.PathLike[str] | None) -> Any:  # noqa: ANN401 - a namespace
+    """The parsed arguments of a plain command line of a :data:`QUICK_COMMANDS` command, else ``None``.
+
+    Plain: each option of the command at most once, spelled in full, as ``--flag VALUE`` or ``--flag=VALUE``
+    with a non-empty value not starting with ``-``. Anything else (help, abbreviations, mistakes) is left to
+    argparse, which accepts the same lines with the same result and reports the rest. argparse's import and
+    its parser cost ``status`` as much as its own work.
+    """
+    if not arguments or arguments[0] not in QUICK_COMMANDS:
         return None
-    return _Arguments(
-        command=arguments[0],
-        site_packages=given.get("--site-packages"),
-        python=given.get("--python"),
-        patches=given.get("--patches", os.fspath(default_patches or "patches")),
-        json=bool(given.get("--json")),
-        lock_timeout=lock_timeout,
-    )
+    command = arguments[0]
+    options = COMMON_OPTIONS + PLANNING_OPTIONS.get(command, ())
+    given = _read_options(arguments[1:], options)
+    if given is None:
+        return None
+    converters: dict[str, Callable[[str], object]] = {"--lock-timeout": _seconds, "--max-fuzz": _fuzz}
+    if command != "status":
+        from pathlib import Path  # noqa: PLC0415 - status takes its paths as strings
+
+        converters.update(dict.fromkeys(_PATHS, Path))
+    values: dict[str, object] = {"command": command}
+    for flag, metavar, _ in options:
+        value = given.get(flag)
+        try:
+            converted = converters.get(flag, str)(value) if isinstance(value, str) else value
+        except Exception:  # noqa: BLE001 - argparse's ArgumentTypeError: argparse reports it
+            return None
+        if value is None:
+            converted = False if metavar is None else _DEFAULTS.get(flag)
+        values[flag[2:].replace("-", "_")] = converted
+    if values["patches"] is None:
+        values["patches"] = converters.get("--patches", str)(os.fspath(default_patches or "patches"))
+    return _Arguments(**values)
 
 
 class _Unbuilt:
@@ -206,6 +239,27 @@ class _Subcommands:
         return _Unbuilt()
 
 
+def _add_options(
+    parser: argparse.ArgumentParser,
+    options: Sequence[tuple[str, str | None, str]],
+    converters: dict[str, Callable[[str], object]],
+    defaults: dict[str, object],
+) -> None:
+    """Add options from a table (:data:`COMMON_OPTIONS`, :data:`PLANNING_OPTIONS`) to an argparse parser."""
+    where = parser.add_mutually_exclusive_group() if any(flag in _EXCLUSIVE for flag, _, _ in options) else parser
+    for flag, metavar, text in options:
+        group = where if flag in _EXCLUSIVE else parser
+        if metavar is None:
+            group.add_argument(flag, action="store_true", help=text)
+            continue
+        settings: dict[str, Any] = {"metavar": metavar, "help": text.format(patches=defaults.get("--patches"))}
+        if flag in converters:
+            settings["type"] = converters[flag]
+        if flag in defaults:
+            settings["default"] = defaults[flag]
+        group.add_argument(flag, **settings)
+
+
 def _build_parser(default_patches: Path, chosen: str | None = None) -> argparse.ArgumentParser:
     """The command-line parser; with ``chosen``, only that command's own parser is built."""
     import argparse  # noqa: PLC0415 - not for a plain status command line
@@ -221,21 +275,11 @@ def _build_parser(default_patches: Path, chosen: str | None = None) -> argparse.
         "--site-packages": Path,
         "--patches": Path,
         "--lock-timeout": _seconds,
+        "--max-fuzz": _fuzz,
     }
-    defaults: dict[str, object] = {"--patches": default_patches, "--lock-timeout": _LOCK_TIMEOUT}
+    defaults = {**_DEFAULTS, "--patches": default_patches}
     common = _Parser(add_help=False)
-    where = common.add_mutually_exclusive_group()
-    for flag, metavar, text in COMMON_OPTIONS:
-        group = where if flag in _EXCLUSIVE else common
-        if metavar is None:
-            group.add_argument(flag, action="store_true", help=text)
-            continue
-        options: dict[str, Any] = {"metavar": metavar, "help": text.format(patches=default_patches)}
-        if flag in converters:
-            options["type"] = converters[flag]
-        if flag in defaults:
-            options["default"] = defaults[flag]
-        group.add_argument(flag, **options)
+    _add_options(common, COMMON_OPTIONS, converters, defaults)
 
     parser = _Parser(
         prog="sitepatch",
@@ -248,15 +292,7 @@ def _build_parser(default_patches: Path, chosen: str | None = None) -> argparse.
         ("check", "plan and report; write nothing"),
     ):
         sub = commands.add_parser(name, parents=[common], help=text, description=text)
-        sub.add_argument(
-            "--max-fuzz", type=_fuzz, default=0, metavar="N", help="ignore up to N outer context lines (default 0)"
-        )
-        sub.add_argument("--force", action="store_true", help="patch files that are not pristine as they are (loudly)")
-        if name == "apply":
-            sub.add_argument("--dry-run", action="store_true", help="plan and report every verdict; write nothing")
-        sub.add_argument(
-            "--strict", action="store_true", help="exit 1 when a patch leaves this install unprotected (uncovered)"
-        )
+        _add_options(sub, PLANNING_OPTIONS[name], converters, defaults)
     commands.add_parser("status", parents=[common], help="compare the target with the manifest")
     revert = commands.add_parser("revert", parents=[common], help="restore the pristine files of everything applied")
     revert.add_argument("--force", action="store_true", help="also overwrite files changed since they were patched")

@@ -20,7 +20,6 @@ evidence contradicts.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from sitepatch._jsonload import loads
 from sitepatch._record import field, frozen
 from sitepatch.errors import ManifestError
 from sitepatch.model import Patch
@@ -97,7 +97,7 @@ class CoverageRecord:
         :raises ManifestError: when it is not a coverage record of a known schema.
         """
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
+            doc = loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as err:
@@ -130,6 +130,8 @@ class CoverageRecord:
             "releases": {v: self.releases[v] for v in sorted(self.releases, key=Version)},
             "evidence": list(self.evidence),
         }
+        import json  # noqa: PLC0415 - only when writing: check reads the record without the json package
+
         return json.dumps(doc, indent=1) + "\n"
 
     def group_evidence(self, release: str, patch_id: str) -> list[Mapping[str, Any]]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sitepatch import __version__
 from sitepatch.apply import DiskReader, StateDir, apply_plan
@@ -18,6 +16,10 @@ from sitepatch.parse import load_patches
 from sitepatch.plan import ALREADY, APPLIED, FAILED, SKIPPED, plan_run
 from sitepatch.record import manifest_for
 from sitepatch.selection import Decision, select_patches
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Sequence
 
 __all__ = ["run"]
 

@@ -184,15 +184,22 @@ def test_a_target_opened_for_some_distributions_reads_only_theirs(tmp_path: Path
         pytest.param(["status", "--site-packages=/x/site", "--json"], id="equals and json"),
         pytest.param(["status", "--json", "--python", "/usr/bin/python3", "--patches", "p"], id="python, patches"),
         pytest.param(["status", "--lock-timeout", "2.5", "--site-packages", "s"], id="lock timeout"),
+        pytest.param(["check", "--site-packages", "s", "--max-fuzz", "2", "--strict"], id="check"),
+        pytest.param(["check", "--json", "--force", "--patches=p"], id="check json"),
+        pytest.param(["apply"], id="apply"),
+        pytest.param(["apply", "--dry-run", "--site-packages", "s", "--max-fuzz=0"], id="apply dry run"),
     ],
 )
-def test_a_plain_status_line_is_read_without_argparse_as_argparse_reads_it(line: list[str]) -> None:
+def test_a_plain_line_is_read_without_argparse_as_argparse_reads_it(line: list[str]) -> None:
     from sitepatch import cli
 
     quick = cli._quick_arguments(line, "patches")
     assert quick is not None
     full = cli._build_parser(Path("patches")).parse_args(line)
-    assert {k: str(v) if isinstance(v, Path) else v for k, v in vars(full).items()} == vars(quick)
+    if line[0] == "status":  # status takes its paths as strings
+        assert {k: str(v) if isinstance(v, Path) else v for k, v in vars(full).items()} == vars(quick)
+    else:
+        assert vars(full) == vars(quick)
 
 
 @pytest.mark.parametrize(
@@ -206,7 +213,9 @@ def test_a_plain_status_line_is_read_without_argparse_as_argparse_reads_it(line:
         pytest.param(["status", "--json=1"], id="switch with a value"),
         pytest.param(["status", "--lock-timeout", "nan"], id="bad timeout"),
         pytest.param(["status", "-h"], id="help"),
-        pytest.param(["check", "--site-packages", "s"], id="another command"),
+        pytest.param(["check", "--dry-run"], id="apply's option on check"),
+        pytest.param(["check", "--max-fuzz", "x"], id="bad fuzz"),
+        pytest.param(["list", "--site-packages", "s"], id="another command"),
     ],
 )
 def test_any_other_line_is_left_to_argparse(line: list[str]) -> None:
