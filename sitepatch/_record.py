@@ -3,7 +3,8 @@
 :func:`dataclasses.dataclass` compiles every method it generates with ``exec`` and, for ``slots=True``, builds
 the class twice; importing :mod:`dataclasses` brings :mod:`inspect`, :mod:`ast`, :mod:`dis` and
 :mod:`tokenize`. On ``status``'s path (every container start, issue 11) that was a third of the run. Here the
-methods are shared closures over each class's field table: no ``exec``, no import beyond :mod:`operator`.
+methods are shared closures over each class's field table: no ``exec``, no import beyond :mod:`operator`'s C
+module.
 
 A :func:`frozen` class gets ``__slots__`` (one per field), ``__init__`` (fields in order, defaults, keyword
 arguments), ``__eq__`` and ``__hash__`` (over the fields compared), ``__repr__``, ``__match_args__``, pickling,
@@ -32,7 +33,10 @@ cannot assign to field 'x'
 
 from __future__ import annotations
 
-from operator import attrgetter, itemgetter
+try:
+    from _operator import attrgetter, itemgetter  # the C module behind operator, whose import costs more
+except ImportError:  # pragma: no cover - an interpreter without it
+    from operator import attrgetter, itemgetter
 
 TYPE_CHECKING = False  # importing typing costs milliseconds at start-up; type checkers take the branch below
 if TYPE_CHECKING:
