@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -141,19 +141,24 @@ class Distribution:
         return None
 
 
-def _read_record(dist_info: Path) -> dict[str, str]:
-    import csv  # noqa: PLC0415 - only when a run needs a RECORD; not at start-up
+def _rows(text: str) -> Iterable[list[str]]:
+    # Without quotes or carriage returns the csv module would split exactly at commas and newlines: do so
+    # directly, 15 times faster on LiteLLM's RECORD (and without importing csv).
+    if '"' not in text and "\r" not in text:
+        return (line.split(",") for line in text.split("\n"))
+    import csv  # noqa: PLC0415 - only for a RECORD that needs it
     import io  # noqa: PLC0415
 
+    return csv.reader(io.StringIO(text))
+
+
+def _read_record(dist_info: Path) -> dict[str, str]:
     try:
         text = (dist_info / "RECORD").read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError):
         return {}
     record: dict[str, str] = {}
-    # Without quotes or carriage returns the csv module would split exactly at commas and newlines: do so
-    # directly, 15 times faster on LiteLLM's RECORD.
-    rows = (line.split(",") for line in text.split("\n")) if '"' not in text and "\r" not in text else None
-    for row in rows or csv.reader(io.StringIO(text)):
+    for row in _rows(text):
         if not row or not row[0]:
             continue
         entry = row[0]
