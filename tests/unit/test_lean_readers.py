@@ -1,0 +1,60 @@
+"""The readers ``status`` uses instead of json, packaging and re give exactly their results (issue 11)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from packaging.utils import canonicalize_name as packaging_canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from sitepatch._installed import canonicalize_name, normal_version
+from sitepatch._jsonload import loads
+
+DOCUMENTS = [
+    '{"schema_version": 1, "files": [{"path": "a/b.py", "pre_mode": null}]}',
+    '  [1, 2.5, -3e2, true, false, null, "\\u00e9\\n"]  \n',
+    '"\\ud800"',
+    "NaN",
+    "-Infinity",
+    "1e400",
+    '{"a": 1, "a": 2}',
+    "",
+    " ",
+    "{",
+    "[1,]",
+    '{"a": 1} x',
+    "\ufeff{}",
+    '"a\tb"',
+    "[" * 3 + "]" * 2,
+]
+
+
+def outcome(text: str, decode: object) -> tuple[str, str]:
+    try:
+        return ("value", repr(decode(text)))  # type: ignore[operator]
+    except ValueError as err:
+        return (type(err).__name__, str(err))
+
+
+@pytest.mark.parametrize("text", [pytest.param(t, id=repr(t)) for t in DOCUMENTS])
+def test_the_manifest_decoder_gives_json_loads_result_or_error(text: str) -> None:
+    assert outcome(text, loads) == outcome(text, json.loads)
+
+
+VERSIONS = ["1.80.10", "0", "0.1.25", "01.2", "1.0.0", "1.0-post1", "1.0.dev0", "v1.0", " 1.0 ", "1!2.0", "1.0+local",
+            "1..0", "1.", ".1", "", "x", "1.0a", "\u0661.\u0662", "\u00b2"]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", [pytest.param(t, id=repr(t)) for t in VERSIONS])
+def test_a_version_is_normalised_as_packaging_does(text: str) -> None:
+    try:
+        expected: str | None = str(Version(text))
+    except InvalidVersion:
+        expected = None
+    assert normal_version(text) == expected
+
+
+@pytest.mark.parametrize("name", ["LiteLLM_Enterprise", "a._-B", "a--b", "a__.__b", "x", "Foo.Bar", "-a-", "A.-_.b"])
+def test_a_name_is_canonicalized_as_packaging_does(name: str) -> None:
+    assert canonicalize_name(name) == packaging_canonicalize_name(name)
