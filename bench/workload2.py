@@ -44,8 +44,7 @@ def main() -> int:
     assert done.returncode == 0, done.stdout + done.stderr
     commands = {
         "python -c pass": [PYTHON, "-c", "pass"],
-        # What status and check cannot do without, before doing anything: the modules each must import.
-        "status floor": [PYTHON, "-c", "import hashlib"],
+        # What check cannot do without, before doing anything: the modules it must import.
         "check floor": [PYTHON, "-c", "import pathlib, unidiff, packaging.specifiers"],
         "status": [*sitepatch_command(site, args.patches, "status")[:-2]],
         "check": sitepatch_command(args.site_packages, args.patches, "check"),

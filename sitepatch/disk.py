@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import os
 import stat
-from hashlib import sha256
 
 from sitepatch._record import field, frozen
 from sitepatch.manifest import STATE_DIR, Manifest, StateReader
+
+TYPE_CHECKING = False  # typing is not imported at start-up; type checkers take the branch below
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 __all__ = ["DiskReader", "FileState", "file_digest", "fingerprint", "read_manifest"]
 
@@ -21,12 +25,38 @@ def __dir__() -> list[str]:
     return __all__
 
 
+def _builtin_sha256() -> Callable[[bytes], Any] | None:
+    try:
+        from _sha2 import sha256  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415 - Python 3.12+
+    except ImportError:
+        try:
+            from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]  # noqa: PLC0415
+        except ImportError:  # pragma: no cover - a build without it
+            return None
+    return sha256  # type: ignore[no-any-return,unused-ignore]
+
+
+_SMALL = _builtin_sha256()
+_SMALL_BUDGET = [1 << 20]
+"""Bytes left to hash with the builtin sha256 before switching to hashlib's (OpenSSL)."""
+
+
 def file_digest(data: bytes) -> str:
     """The hex sha256 of ``data``, the form the manifest uses.
+
+    The first megabyte a process hashes goes through CPython's builtin sha256: ``status`` hashes only the files
+    the manifest records, and importing ``hashlib`` (OpenSSL) costs it more than hashing them that way. Beyond
+    that, hashlib's, about five times faster. Both give the same digest.
 
     >>> file_digest(b"")[:12]
     'e3b0c44298fc'
     """
+    if _SMALL is not None and len(data) <= _SMALL_BUDGET[0]:
+        _SMALL_BUDGET[0] -= len(data)
+        return str(_SMALL(data).hexdigest())
+    _SMALL_BUDGET[0] = 0
+    from hashlib import sha256  # noqa: PLC0415 - see above
+
     return sha256(data).hexdigest()
 
 

@@ -58,3 +58,14 @@ def test_a_version_is_normalised_as_packaging_does(text: str) -> None:
 @pytest.mark.parametrize("name", ["LiteLLM_Enterprise", "a._-B", "a--b", "a__.__b", "x", "Foo.Bar", "-a-", "A.-_.b"])
 def test_a_name_is_canonicalized_as_packaging_does(name: str) -> None:
     assert canonicalize_name(name) == packaging_canonicalize_name(name)
+
+
+def test_file_digests_are_sha256_before_and_after_the_switch_to_hashlib() -> None:
+    import hashlib
+
+    from sitepatch import disk
+
+    for size in (0, 1, 1000, 700_000, 700_000, 3_000_000, 5):
+        data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+        assert disk.file_digest(data) == hashlib.sha256(data).hexdigest()
+    assert disk._SMALL is None or disk._SMALL_BUDGET == [0]
