@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-SUPPORT = ("conftest.py", "_support.py", "_database.py", "_isolation.py", "_managed_files_support.py")
+SUPPORT = ("conftest.py", "_support.py", "_database.py", "_isolation.py", "_managed_files_support.py", "_netguard.py")
 
 LEAKING_TESTS = """
 import os
