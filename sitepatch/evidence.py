@@ -212,6 +212,19 @@ def _overrides_for(message: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def _rejudged(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A cached entry as this version judges it.
+
+    Older entries of an id with no variant applied say ``not-applied`` although its tests ran with the set applied.
+    """
+    entry = dict(entry)
+    tests: Mapping[str, Sequence[str]] = entry.get("tests", {})
+    after = {k: v[1] for k, v in tests.items() if len(v) > 1 and v[1]}
+    if entry.get("patched") == "not-applied" and after:
+        entry["patched"] = _patched_verdict(after, {k: v[0] for k, v in tests.items() if v})
+    return entry
+
+
 def _needs_prisma(release: str) -> bool:
     """From about 1.90 an auth error on the proxy imports prisma (see pins/litellm-1.110.2.in); older pins lack it."""
     parts = [int(p) for p in re.findall(r"\d+", release)[:2]]
@@ -277,7 +290,7 @@ def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
     cache = context.cached()
     keys = {n: _cache_key(task, n, v, context) for n, v, _ in task.patches}
     if all(k in cache for k in keys.values()):
-        return [cache[k] for k in keys.values()]
+        return [_rejudged(cache[k]) for k in keys.values()]
     venv = context.work / "venvs" / task.release
     python = venv / "bin" / "python"
     run = context.runner
@@ -362,7 +375,9 @@ def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
             variant,
             status,
             unpatched=_unpatched_verdict(before),
-            patched=(_patched_verdict(after, before) if variant else "not-applied")
+            # An id with no variant applied still has its tests run with the rest of the set applied: for a
+            # patch fixed upstream that Depends on one the release still needs, that run is the proof.
+            patched=(_patched_verdict(after, before) if variant or after else "not-applied")
             if applied.returncode == 0
             else "apply-failed",
             tests={k: [before.get(k, ""), after.get(k, "")] for k in sorted({*before, *after})},

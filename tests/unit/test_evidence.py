@@ -367,3 +367,32 @@ def test_evidence_names_the_patch_and_test_files_it_was_made_with(repo: Path, tm
     (patch,) = load_patches(repo / "patches")
     assert entry["patch_sha256"] == patch.sha256
     assert len(entry["test_sha256"]) == 64
+
+
+def test_a_fixed_upstream_id_is_judged_by_its_tests_with_the_set_applied(repo: Path, tmp_path: Path) -> None:
+    # 1.3 is 0001's fixed-upstream range end: nothing of 0001 is applied there, but its tests run both times.
+    (task,) = [t for t in plan_tasks(SWEEP) if t.release == "1.3"]
+    (entry,) = run_tasks(
+        [task],
+        repo=repo,
+        patches=load_patches(repo / "patches"),
+        work=tmp_path / "w",
+        runner=FakeRunner(("", ""), ("", "")),
+    )
+
+    assert (entry["variant"], entry["unpatched"], entry["patched"]) == ("", "passed", "passed")
+
+
+def test_a_cached_entry_of_an_unapplied_id_is_judged_by_its_patched_run(repo: Path, tmp_path: Path) -> None:
+    (task,) = [t for t in plan_tasks(SWEEP) if t.release == "1.3"]
+    patches = load_patches(repo / "patches")
+    run_tasks([task], repo=repo, patches=patches, work=tmp_path / "w", runner=FakeRunner(("", ""), ("", "")))
+    cache = tmp_path / "w" / "evidence-cache.json"
+    doc = json.loads(cache.read_text())
+    (key,) = doc
+    doc[key]["patched"] = "not-applied"  # as an older version recorded it
+    cache.write_text(json.dumps(doc))
+
+    (entry,) = run_tasks([task], repo=repo, patches=patches, work=tmp_path / "w", runner=FakeRunner())
+
+    assert entry["patched"] == "passed"
