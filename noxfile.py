@@ -30,6 +30,7 @@ nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = False
 nox.options.sessions = [
     "tests",
+    "lowest",
     "lint",
     "patched",
     "unpatched",
@@ -50,7 +51,7 @@ nox.options.sessions = [
 ROOT = Path(__file__).resolve().parent
 REPORTS = ROOT / "reports"
 PATCHES = ROOT / "patches"
-RUNTIME = ["unidiff>=0.7.5", "packaging>=22"]
+RUNTIME = ["unidiff>=1.0.1", "packaging>=22"]
 TEST = ["pytest>=8", "hypothesis>=6.100", "pytest-cov>=5"]
 LOCK: dict[str, Any] = json.loads((ROOT / "versions.lock").read_text(encoding="utf-8"))
 PINS: list[str] = list(LOCK["pins"])
@@ -72,6 +73,17 @@ def tests(session: nox.Session) -> None:
     """Run the engine's unit and property tests with branch coverage (no network, no LiteLLM)."""
     session.install(*RUNTIME, *TEST)
     session.run("pytest", "--cov=sitepatch", "--cov-branch", "--cov-report=term", *session.posargs)
+
+
+@nox.session
+def lowest(session: nox.Session) -> None:
+    """Run the unit tests on the lowest runtime dependencies pyproject.toml admits (unidiff 1.0.1, packaging 22).
+
+    The floor is what the code needs: unidiff 1.0.0 crashes on a hunk line before any file header, 0.7.5
+    lacks ``PatchedFile.diff_line_no``.
+    """
+    session.install(*(r.replace(">=", "==") for r in RUNTIME), *TEST)
+    session.run("pytest", "tests/unit", "-p", "no:cacheprovider", *session.posargs)
 
 
 @nox.session(python=["3.10", "3.11", "3.12", "3.13"], default=False)

@@ -248,9 +248,14 @@ def _release_covered(
                 # exercise the dependency's code path too, so `patched` runs are that proof (as in nox).
                 needed = {dep for variant in variants for dep in variant.depends}
                 if any((verdicts.get(dep) or {}).get("status") == "applies" for dep in needed):
-                    contradicted = []
+                    contradicted = [e for e in contradicted if e.get("patched") not in ("passed", "not-applied")]
                 if contradicted:
                     where = contradicted[0]["release"]
+                    if needed and contradicted[0].get("patched") == "failed":
+                        return (
+                            False,
+                            f"{number}: marked fixed upstream, but its tests fail with the set applied on {where}",
+                        )
                     return False, f"{number}: marked fixed upstream, but its tests fail unpatched on {where}"
                 continue
             failing = [e for e in evidence if e.get("patched") in ("failed", "apply-failed")]

@@ -56,8 +56,17 @@ def __dir__() -> list[str]:
 Runner = Callable[[Sequence[str], Path], "subprocess.CompletedProcess[str]"]
 """``(command, cwd) -> completed process``: injected so that tests need no uv, no venv and no LiteLLM."""
 
-TEST_DEPS = ("pytest", "respx", "httpx", "prisma")
-"""What the regression tests need beside ``litellm[proxy]`` (see pins/*.in); prisma only from 1.90 on."""
+TEST_DEPS = ("pytest", "respx", "httpx")
+"""What the regression tests need beside ``litellm[proxy]`` (see pins/*.in)."""
+
+NEEDS: tuple[tuple[str, str, str], ...] = (
+    # From 1.89.1/1.90 on, and in the patch releases 1.84.8, 1.85.6, 1.86.6, 1.87.3 and 1.88.2 of older lines,
+    # the proxy's auth error path calls is_prisma_engine_internal_error, which imports prisma: without it every
+    # refused request is a 500, not the 401 the tests look for (pins/litellm-1.91.0.in installs it). Decided
+    # by the installed code, not by the version number, because LiteLLM backports into older lines.
+    ("litellm/proxy/db/exception_handler.py", "is_prisma_engine_internal_error", "prisma"),
+)
+"""(file in site-packages, text in it, requirement): what the tests need on a release whose code has that text."""
 _TEST_FILE = re.compile(r"test_(\d{4})_")
 
 REPAIRS: tuple[tuple[str, str], ...] = (
@@ -212,10 +221,28 @@ def _overrides_for(message: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _needs_prisma(release: str) -> bool:
-    """From about 1.90 an auth error on the proxy imports prisma (see pins/litellm-1.110.2.in); older pins lack it."""
-    parts = [int(p) for p in re.findall(r"\d+", release)[:2]]
-    return parts >= [1, 90]
+def _rejudged(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A cached entry as this version judges it.
+
+    Older entries of an id with no variant applied say ``not-applied`` although its tests ran with the set applied.
+    """
+    entry = dict(entry)
+    tests: Mapping[str, Sequence[str]] = entry.get("tests", {})
+    after = {k: v[1] for k, v in tests.items() if len(v) > 1 and v[1]}
+    if entry.get("patched") == "not-applied" and after:
+        entry["patched"] = _patched_verdict(after, {k: v[0] for k, v in tests.items() if v})
+    return entry
+
+
+def _needed(venv: Path) -> list[str]:
+    """The :data:`NEEDS` requirements of the release installed in ``venv``."""
+    found = []
+    for member, marker, requirement in NEEDS:
+        for path in venv.glob(f"lib/python*/site-packages/{member}"):
+            if marker in path.read_text(encoding="utf-8", errors="replace"):
+                found.append(requirement)
+                break
+    return found
 
 
 def _exclude_newer(upload_time: str) -> str:
@@ -277,7 +304,7 @@ def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
     cache = context.cached()
     keys = {n: _cache_key(task, n, v, context) for n, v, _ in task.patches}
     if all(k in cache for k in keys.values()):
-        return [cache[k] for k in keys.values()]
+        return [_rejudged(cache[k]) for k in keys.values()]
     venv = context.work / "venvs" / task.release
     python = venv / "bin" / "python"
     run = context.runner
@@ -297,6 +324,7 @@ def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
             "exclude_newer": date,
             **({"overrides": list(overrides)} if overrides else {}),
             **({"repairs": list(repairs)} if repairs else {}),
+            **({"needed": list(needed)} if needed else {}),
             **fields,
         }
 
@@ -305,11 +333,12 @@ def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
     install = ["uv", "pip", "install", "-q", "--python", str(python)]
     if date:
         install += ["--exclude-newer", date]
-    deps = [d for d in TEST_DEPS if d != "prisma" or _needs_prisma(task.release)]
+    deps = list(TEST_DEPS)
     packages = [f"litellm[proxy]=={task.release}", *(f"{n}=={v}" for n, v in task.paired), *deps]
     overrides: list[str] = []
     override_file = context.work / "overrides" / f"{task.release}.txt"
     repairs: list[str] = []
+    needed: list[str] = []
     if done.returncode == 0:
         done = run([*install, *packages], context.repo)
     if done.returncode != 0:
@@ -331,11 +360,20 @@ def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
         return [
             entry(n, v, s, unpatched="install-failed", patched="install-failed", note=why) for n, v, s in task.patches
         ]
+    with_overrides = ("--override", str(override_file)) if overrides else ()
+    needed = _needed(venv)
+    if needed:
+        done = run([*install, *with_overrides, *needed], context.repo)
+        if done.returncode != 0:
+            why = (done.stderr or done.stdout).strip().splitlines()[-3:]
+            return [
+                entry(n, v, s, unpatched="install-failed", patched="install-failed", note=why)
+                for n, v, s in task.patches
+            ]
     numbers = ",".join(n for n, _, _ in task.patches)
     unpatched, output = _pytest(task, context, python, numbers, "unpatched")
     for symptom, requirement in REPAIRS:
         if symptom in output and requirement not in repairs:
-            with_overrides = ("--override", str(override_file)) if overrides else ()
             fixed = run([*install, *with_overrides, requirement], context.repo)
             if fixed.returncode == 0:
                 repairs.append(requirement)
@@ -362,7 +400,9 @@ def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
             variant,
             status,
             unpatched=_unpatched_verdict(before),
-            patched=(_patched_verdict(after, before) if variant else "not-applied")
+            # An id with no variant applied still has its tests run with the rest of the set applied: for a
+            # patch fixed upstream that Depends on one the release still needs, that run is the proof.
+            patched=(_patched_verdict(after, before) if variant or after else "not-applied")
             if applied.returncode == 0
             else "apply-failed",
             tests={k: [before.get(k, ""), after.get(k, "")] for k in sorted({*before, *after})},

@@ -18,25 +18,16 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from pathlib import Path
 
-_LOCAL_HOSTS = ("localhost", "127.", "::1", "0.0.0.0")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "regression"))  # the shared network rule
+from _netguard import nonlocal_host
 
 
 def _loopback_only(event: str, args: tuple[object, ...]) -> None:
-    if event == "socket.getaddrinfo":
-        host = args[0]
-    elif event == "socket.connect":
-        address = args[1]
-        if not isinstance(address, tuple):  # a Unix socket path
-            return
-        host = address[0]
-    else:
-        return
-    if isinstance(host, bytes):
-        host = host.decode("ascii", "replace")
-    if host is None or (isinstance(host, str) and host.startswith(_LOCAL_HOSTS)):
-        return
-    raise RuntimeError(f"network access refused in an end-to-end test: {event} {host!r}")
+    host = nonlocal_host(event, args)
+    if host is not None:
+        raise RuntimeError(f"network access refused in an end-to-end test: {event} {host}")
 
 
 def main() -> None:

@@ -179,12 +179,27 @@ def configure_proxy(
     return proxy_server
 
 
-def proxy_client() -> Any:
-    """A TestClient on the real proxy app, without its lifespan; server errors come back as responses."""
+def proxy_client(app: Any = None) -> Any:
+    """A TestClient on the real proxy app, without its lifespan; server errors come back as responses.
+
+    A defect may well be an HTTP 500, so a 500 is an outcome the tests judge. But a 500 whose cause is an
+    ``ImportError`` (the environment lacks a module the code imports on that path, as LiteLLM's auth error
+    handler does with ``prisma`` from 1.84.8/1.89.1 on) says nothing about the code under test: it is recorded
+    as a harness fault, so the test's verdict is a harness error and never "defect shown".
+    """
     from litellm.proxy import proxy_server
     from starlette.testclient import TestClient
 
-    return TestClient(proxy_server.app, raise_server_exceptions=False)
+    inner = proxy_server.app if app is None else app
+
+    async def environment_checked(scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await inner(scope, receive, send)
+        except ImportError as err:
+            harness_fault(f"the proxy could not import {err.name or err}: install it (an environment fault): {err}")
+            raise
+
+    return TestClient(environment_checked, raise_server_exceptions=False)
 
 
 def add_pass_through_endpoints(monkeypatch: pytest.MonkeyPatch, endpoints: list[dict]) -> None:

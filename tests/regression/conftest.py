@@ -36,9 +36,8 @@ import pytest
 from _database import PrismaClientStandIn
 from _isolation import GlobalsSnapshot, RouterTracker, drain_background_logging
 from _managed_files_support import ManagedProxy, build_managed_proxy
+from _netguard import nonlocal_host
 from _support import HARNESS_FAULTS, harness_fault, preload
-
-_LOCAL_HOSTS = ("localhost", "127.", "::1", "0.0.0.0", "testserver")
 
 
 def _refuse_network(event: str, args: tuple[object, ...]) -> None:
@@ -47,21 +46,11 @@ def _refuse_network(event: str, args: tuple[object, ...]) -> None:
     Provider HTTP is stubbed with respx and the proxy is driven in-process, so a real connection is a bug
     in the test (or LiteLLM reaching for the internet, e.g. a cost map download) that must not pass silently.
     """
-    if event == "socket.getaddrinfo":
-        host = args[0]
-    elif event == "socket.connect":
-        address = args[1]
-        if not isinstance(address, tuple):  # a Unix socket path
-            return
-        host = address[0]
-    else:
-        return
-    if isinstance(host, bytes):
-        host = host.decode("ascii", "replace")
-    if host is None or (isinstance(host, str) and host.startswith(_LOCAL_HOSTS)):
+    host = nonlocal_host(event, args, also_local=("testserver",))
+    if host is None:
         return
     # harness_fault does not count a refusal inside LiteLLM's background logging (see there)
-    raise RuntimeError(harness_fault(f"network access refused in a regression test: {event} {host!r} {_caller()}"))
+    raise RuntimeError(harness_fault(f"network access refused in a regression test: {event} {host} {_caller()}"))
 
 
 def _caller() -> str:

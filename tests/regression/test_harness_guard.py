@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-SUPPORT = ("conftest.py", "_support.py", "_database.py", "_isolation.py", "_managed_files_support.py")
+SUPPORT = ("conftest.py", "_support.py", "_database.py", "_isolation.py", "_managed_files_support.py", "_netguard.py")
 
 LEAKING_TESTS = """
 import os
@@ -109,6 +109,16 @@ def test_assertion_after_a_refused_database_call_is_a_harness_error(prisma_clien
     with pytest.raises(AttributeError):
         run(table.group_by(by=["unified_file_id"]))  # the proxy would answer HTTP 500
     assert False, "HTTP 500"
+
+
+def test_a_500_from_a_missing_module_is_a_harness_error():
+    from _support import proxy_client
+
+    async def app(scope, receive, send):
+        import sitepatch_no_such_module  # what LiteLLM's auth error handler does with prisma
+
+    response = proxy_client(app).get("/key/info")
+    assert response.status_code == 401, response.text  # the 500 is not the defect
 
 
 def test_passes():
@@ -219,6 +229,12 @@ def test_the_next_test_starts_from_the_restored_state(inner_run):
             "error",
             "does not model LiteLLM_ManagedFileTable.group_by()",
             id="refused database call",
+        ),
+        pytest.param(
+            "test_a_500_from_a_missing_module_is_a_harness_error",
+            "error",
+            "could not import sitepatch_no_such_module",
+            id="500 from a missing module",
         ),
         pytest.param("test_passes", "passed", "", id="passed"),
     ],

@@ -248,6 +248,16 @@ def test_a_fixed_patch_whose_dependency_is_still_needed_is_not_contradicted_by_f
     assert good == [Version("1.2")]
     assert bad == {}
 
+    # ... but its tests must pass once the dependency is applied (evidence's patched run, without 0002 itself).
+    doc["evidence"][0]["patched"] = "failed"
+    path.write_text(json.dumps(doc))
+    record = CoverageRecord.load(path)
+    assert record is not None
+    assert covered_releases(record, load_patches(patches)) == (
+        [],
+        {"1.2": "0002: marked fixed upstream, but its tests fail with the set applied on 1.2"},
+    )
+
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -367,3 +367,60 @@ def test_evidence_names_the_patch_and_test_files_it_was_made_with(repo: Path, tm
     (patch,) = load_patches(repo / "patches")
     assert entry["patch_sha256"] == patch.sha256
     assert len(entry["test_sha256"]) == 64
+
+
+def test_a_fixed_upstream_id_is_judged_by_its_tests_with_the_set_applied(repo: Path, tmp_path: Path) -> None:
+    # 1.3 is 0001's fixed-upstream range end: nothing of 0001 is applied there, but its tests run both times.
+    (task,) = [t for t in plan_tasks(SWEEP) if t.release == "1.3"]
+    (entry,) = run_tasks(
+        [task],
+        repo=repo,
+        patches=load_patches(repo / "patches"),
+        work=tmp_path / "w",
+        runner=FakeRunner(("", ""), ("", "")),
+    )
+
+    assert (entry["variant"], entry["unpatched"], entry["patched"]) == ("", "passed", "passed")
+
+
+def test_a_cached_entry_of_an_unapplied_id_is_judged_by_its_patched_run(repo: Path, tmp_path: Path) -> None:
+    (task,) = [t for t in plan_tasks(SWEEP) if t.release == "1.3"]
+    patches = load_patches(repo / "patches")
+    run_tasks([task], repo=repo, patches=patches, work=tmp_path / "w", runner=FakeRunner(("", ""), ("", "")))
+    cache = tmp_path / "w" / "evidence-cache.json"
+    doc = json.loads(cache.read_text())
+    (key,) = doc
+    doc[key]["patched"] = "not-applied"  # as an older version recorded it
+    cache.write_text(json.dumps(doc))
+
+    (entry,) = run_tasks([task], repo=repo, patches=patches, work=tmp_path / "w", runner=FakeRunner())
+
+    assert entry["patched"] == "passed"
+
+
+@pytest.mark.parametrize(
+    ("code", "needed"), [("def is_prisma_engine_internal_error(e): import prisma\n", ["prisma"]), ("\n", [])]
+)
+def test_what_the_installed_code_needs_is_installed_before_the_tests(
+    repo: Path, tmp_path: Path, code: str, needed: list[str]
+) -> None:
+    class Installs(FakeRunner):
+        """uv that installs a release whose auth error path imports prisma (or not)."""
+
+        def __call__(self, command: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+            if list(command[:3]) == ["uv", "pip", "install"] and "litellm[proxy]==1.0" in command:
+                venv = Path(command[command.index("--python") + 1]).parents[1]
+                handler = venv / "lib/python3.11/site-packages/litellm/proxy/db/exception_handler.py"
+                handler.parent.mkdir(parents=True, exist_ok=True)
+                handler.write_text(code)
+            return super().__call__(command, cwd)
+
+    runner = Installs()
+    (entry,) = run_tasks(
+        plan_tasks(SWEEP)[:1], repo=repo, patches=load_patches(repo / "patches"), work=tmp_path / "w", runner=runner
+    )
+
+    installs = [c for c in runner.commands if c[:3] == ["uv", "pip", "install"]]
+    assert [c[-1] for c in installs[1:]] == needed
+    assert "prisma" not in installs[0]
+    assert entry.get("needed", []) == needed
