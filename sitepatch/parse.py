@@ -400,8 +400,10 @@ def _check_hunk_starts(raw_lines: list[bytes], start: int, display: str) -> None
     """Refuse an ``@@`` line that is not a hunk header: unidiff would skip it and blame the file's first line."""
     for index in range(start, len(raw_lines)):
         raw = raw_lines[index]
+        if not raw.startswith(b"@@"):
+            continue
         text = _strip_eol(raw)[0].rstrip(b"\r")
-        if raw.startswith(b"@@") and not _HUNK_HEADER.match(text):
+        if not _HUNK_HEADER.match(text):
             shown = text[:60].decode("utf-8", "replace")
             msg = f"malformed hunk header {shown!r}; it must read '@@ -START,COUNT +START,COUNT @@'"
             raise PatchParseError(display, index + 1, msg)
