@@ -251,11 +251,14 @@ def _remove_bytecode(path: Path) -> None:
     """
     if path.suffix != ".py":
         return
-    cache = path.parent / "__pycache__"
+    cache = os.path.join(path.parent, "__pycache__")
+    stem = path.stem
+    # ``<stem>.<tag>.pyc``, found by listing: a glob would compile a pattern for each module (and read any
+    # ``[`` in the name as a pattern).
     with contextlib.suppress(OSError):
-        for pyc in cache.glob(f"{path.stem}.*.pyc"):
-            if pyc.name.split(".")[0] == path.stem and pyc.name.count(".") >= 2:
-                pyc.unlink()
+        for name in os.listdir(cache):
+            if name.endswith(".pyc") and name.split(".")[0] == stem and name.count(".") >= 2:
+                os.unlink(os.path.join(cache, name))
 
 
 class StateDir:

@@ -12,7 +12,7 @@ import hashlib
 import re
 import stat
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
@@ -256,7 +256,8 @@ def _clean_path(raw: str, *, display: str, line: int) -> str | None:
     problem = path_problem("/".join(parts[1:]))
     if problem is not None:
         raise PatchParseError(display, line, f"unsafe path {raw!r}: {problem}")
-    return str(PurePosixPath(*parts[1:]))
+    # What str(PurePosixPath(...)) gives for a path path_problem accepts (no empty, "." or ".." part).
+    return "/".join(parts[1:])
 
 
 _NO_NEWLINE = b"\\ No newline at end of file"
