@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from packaging.utils import canonicalize_name as packaging_canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from fakesite import SOURCE, make_diff, write_patch
 from sitepatch._installed import canonicalize_name, normal_version
 from sitepatch._jsonload import loads
 
@@ -69,3 +71,22 @@ def test_file_digests_are_sha256_before_and_after_the_switch_to_hashlib() -> Non
         data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
         assert disk.file_digest(data) == hashlib.sha256(data).hexdigest()
     assert disk._SMALL is None or disk._SMALL_BUDGET == [0]
+
+
+def test_a_patched_module_loses_its_own_bytecode_only(site: Path, patches: Path) -> None:
+    from sitepatch.cli import main
+
+    cache = site / "demo" / "__pycache__"
+    cache.mkdir()
+    names = [
+        "mod.cpython-311.pyc",
+        "mod.cpython-311.opt-1.pyc",
+        "modx.cpython-311.pyc",
+        "mod.pyc",
+        "__init__.cpython-311.pyc",
+    ]
+    for name in names:
+        (cache / name).write_bytes(b"stale")
+    write_patch(patches, "0001-x.diff", make_diff(SOURCE, SOURCE.replace(b"line 20\n", b"line 2O\n"), "demo/mod.py"))
+    assert main(["apply", "--site-packages", str(site), "--patches", str(patches)]) == 0
+    assert sorted(p.name for p in cache.iterdir()) == ["__init__.cpython-311.pyc", "mod.pyc", "modx.cpython-311.pyc"]
