@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 
 from sitepatch._record import field, frozen
 from sitepatch.manifest import STATE_DIR, Manifest, StateReader
@@ -44,14 +45,15 @@ _SMALL_BUDGET = [1 << 20]
 def file_digest(data: bytes) -> str:
     """The hex sha256 of ``data``, the form the manifest uses.
 
-    The first megabyte a process hashes goes through CPython's builtin sha256: ``status`` hashes only the files
-    the manifest records, and importing ``hashlib`` (OpenSSL) costs it more than hashing them that way. Beyond
-    that, hashlib's, about five times faster. Both give the same digest.
+    The first megabyte a process hashes goes through CPython's builtin sha256, unless ``hashlib`` is loaded
+    already (planning loads it): ``status`` hashes only the files the manifest records, and importing
+    ``hashlib`` (OpenSSL) costs it more than hashing them that way. Beyond that, hashlib's, about five times
+    faster. Both give the same digest.
 
     >>> file_digest(b"")[:12]
     'e3b0c44298fc'
     """
-    if _SMALL is not None and len(data) <= _SMALL_BUDGET[0]:
+    if _SMALL is not None and len(data) <= _SMALL_BUDGET[0] and "hashlib" not in sys.modules:
         _SMALL_BUDGET[0] -= len(data)
         return str(_SMALL(data).hexdigest())
     _SMALL_BUDGET[0] = 0

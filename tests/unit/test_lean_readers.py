@@ -62,14 +62,19 @@ def test_a_name_is_canonicalized_as_packaging_does(name: str) -> None:
     assert canonicalize_name(name) == packaging_canonicalize_name(name)
 
 
-def test_file_digests_are_sha256_before_and_after_the_switch_to_hashlib() -> None:
+def test_file_digests_are_sha256_before_and_after_the_switch_to_hashlib(monkeypatch: pytest.MonkeyPatch) -> None:
     import hashlib
+    import sys
 
     from sitepatch import disk
 
-    for size in (0, 1, 1000, 700_000, 700_000, 3_000_000, 5):
-        data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
-        assert disk.file_digest(data) == hashlib.sha256(data).hexdigest()
+    sizes = (0, 1, 1000, 700_000, 700_000, 3_000_000, 5)
+    blobs = [bytes(range(256)) * (size // 256) + b"x" * (size % 256) for size in sizes]
+    expected = [hashlib.sha256(blob).hexdigest() for blob in blobs]
+    # As in a status run: hashlib not loaded, the whole budget left.
+    monkeypatch.delitem(sys.modules, "hashlib")
+    monkeypatch.setattr(disk, "_SMALL_BUDGET", [1 << 20])
+    assert [disk.file_digest(blob) for blob in blobs] == expected
     assert disk._SMALL is None or disk._SMALL_BUDGET == [0]
 
 
