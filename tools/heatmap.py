@@ -182,6 +182,48 @@ def coverage_markdown(sweep: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def evidence_markdown(sweep: Mapping[str, Any], evidence: Sequence[Mapping[str, Any]]) -> str:
+    """Per patch id, what the test evidence shows, and which sweep groups it reaches.
+
+    A run "proves" a release when the tests show the defect unpatched and pass patched (a variant is
+    selected), or pass unpatched where nothing is selected (fixed upstream, or not affected), or pass with the
+    set applied where the patch is fixed upstream but depends on one the release still needs.
+    """
+    rows = {r["version"]: r for r in sweep.get("releases", [])}
+    tested = {e["release"] for e in evidence if e.get("release") in rows}
+    groups = {rows[v].get("group") for v in rows}
+    reached = {rows[v].get("group") for v in tested}
+    lines = [
+        (
+            f"Test evidence: {len(tested)} releases installed and tested, reaching {len(reached & groups)} of "
+            f"{len(groups)} sweep groups."
+        ),
+        "",
+        (
+            "| patch | runs | defect shown unpatched, passes patched | passes unpatched (no defect) "
+            "| passes with the set applied (fixed upstream, needs another patch) | other |"
+        ),
+        "|---|---|---|---|---|---|",
+    ]
+    by_patch: dict[str, list[Mapping[str, Any]]] = {}
+    for entry in evidence:
+        if entry.get("release") in rows:
+            by_patch.setdefault(str(entry.get("patch")), []).append(entry)
+    for number in sorted(by_patch):
+        entries = by_patch[number]
+        fixed = [
+            e for e in entries if e.get("variant") and (e["unpatched"], e["patched"]) == ("defect-shown", "passed")
+        ]
+        clean = [e for e in entries if e.get("unpatched") == "passed" and not e.get("variant")]
+        through = [
+            e for e in entries if not e.get("variant") and (e["unpatched"], e["patched"]) == ("defect-shown", "passed")
+        ]
+        other = [e for e in entries if e not in fixed and e not in clean and e not in through]
+        rest = ", ".join(f"{e['release']} {e.get('unpatched')}/{e.get('patched')}" for e in other) or "none"
+        lines.append(f"| {number} | {len(entries)} | {len(fixed)} | {len(clean)} | {len(through)} | {rest} |")
+    return "\n".join(lines) + "\n"
+
+
 def write(reports: Path, record: Path | None = None) -> tuple[Path, Path] | None:
     """Write ``sweep.html`` and ``sweep.md`` from ``reports/sweep.json`` (``None`` when there is no sweep)."""
     source = reports / "sweep.json"
@@ -198,7 +240,7 @@ def write(reports: Path, record: Path | None = None) -> tuple[Path, Path] | None
             continue
     page, md = reports / "sweep.html", reports / "sweep.md"
     page.write_text(heatmap_page(sweep, evidence), encoding="utf-8")
-    md.write_text(coverage_markdown(sweep), encoding="utf-8")
+    md.write_text(coverage_markdown(sweep) + "\n" + evidence_markdown(sweep, evidence), encoding="utf-8")
     return md, page
 
 

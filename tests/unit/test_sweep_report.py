@@ -98,6 +98,18 @@ def test_the_coverage_summary_lists_verdict_ranges() -> None:
     assert "| 0010 | 1.83.5 (1) | **gap**: not-selected (would apply: `0010-a.diff`) |  |" in text
 
 
+def test_the_evidence_summary_counts_what_each_run_proves() -> None:
+    fixed = {**EVIDENCE, "variant": "0010-a.diff"}
+    clean = {"release": "1.83.5", "patch": "0012", "variant": "", "unpatched": "passed", "patched": "passed"}
+    broken = {**fixed, "release": "1.83.5", "patched": "failed"}
+
+    text = heatmap.evidence_markdown(SWEEP, [fixed, clean, broken])
+
+    assert "Test evidence: 2 releases installed and tested, reaching 2 of 2 sweep groups." in text
+    assert "| 0010 | 2 | 1 | 0 | 0 | 1.83.5 defect-shown/failed |" in text
+    assert "| 0012 | 1 | 0 | 1 | 0 | none |" in text
+
+
 def test_write_reads_the_sweep_and_the_evidence_jobs_results(tmp_path: Path) -> None:
     (tmp_path / "sweep.json").write_text(json.dumps(SWEEP))
     (tmp_path / "evidence-1-2.json").write_text(json.dumps({"evidence": [EVIDENCE]}))
