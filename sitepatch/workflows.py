@@ -461,8 +461,12 @@ def import_change(  # noqa: PLR0913 - the command's options
     today: str,
     existing_names: Sequence[str],
     layout: RepoLayout | None = None,
+    manifest: Manifest | None = None,
 ) -> ImportResult:
     """Turn an upstream diff (repository layout) into site-packages patches, checking that they apply.
+
+    :param manifest: what sitepatch applied to the target: the check runs on the pristine copies of the files
+        it patched, as ``apply`` would plan them (an upstream diff is made against upstream's files).
 
     :raises PatchParseError: when the diff does not parse.
     :raises TargetError: when no file of the change belongs to an installed distribution.
@@ -515,7 +519,8 @@ def import_change(  # noqa: PLR0913 - the command's options
         writes.append((file_name, render_patch(fields, b"".join(pieces))))
     new = [parse_patch(text_, path=Path(n)) for n, text_ in writes]
     decisions = select_patches([*patches, *new], target.versions)
-    plan = plan_run(decisions, target, DiskReader(target.root), None, max_fuzz=0, force=True)
+    reader = _pristine_reader(DiskReader(target.root), manifest)
+    plan = plan_run(decisions, target, reader, None, max_fuzz=0, force=True)
     results = tuple(r for r in plan.patches if r.patch.name in {n for n, _ in writes})
     return ImportResult(tuple(writes), tuple(dropped), results)
 

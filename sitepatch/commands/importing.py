@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
+from sitepatch.apply import StateDir
 from sitepatch.commands._outcome import EXIT_FAILED, EXIT_OK, Outcome, target_root, today
 from sitepatch.commands._patchfiles import write_patch_files
 from sitepatch.commands._render import hunk_report, patch_doc
@@ -51,6 +52,7 @@ def run(args: argparse.Namespace, *, hook: Callable[[str], None] | None = None) 
         name=args.name,
         today=today(),
         existing_names=patch_dir_names(args.patches) if args.patches.is_dir() else [],
+        manifest=StateDir(target.root).read_manifest(),
     )
     write = (result.ok or args.force) and not args.dry_run
     if write:

@@ -250,6 +250,27 @@ def test_import_of_a_change_that_does_not_apply_writes_nothing(
     assert not list(patches.iterdir())
 
 
+def test_import_plans_on_the_pristine_files_where_the_set_is_applied(
+    run: Run, site: Path, patches: Path, tmp_path: Path
+) -> None:
+    # Our own fix is applied; upstream fixed the same line its own way. Replacing ours by upstream's diff:
+    # take ours out of the directory and import upstream's, which is made against the pristine file.
+    write_patch(patches, "0001-twenty.diff", make_diff(SOURCE, PATCHED, "demo/mod.py"))
+    assert run()[0] == 0
+    (patches / "0001-twenty.diff").unlink()
+    source = tmp_path / "upstream.diff"
+    source.write_bytes(make_diff(SOURCE, SOURCE.replace(b"line 20\n", b"line 20 (upstream)\n"), "demo/mod.py"))
+
+    code, out, err = run("import", str(source), "--name", "upstream-twenty")
+
+    assert code == 0, out + err
+    assert (patches / "0001-upstream-twenty.diff").is_file()
+    assert (site / "demo/mod.py").read_bytes() == PATCHED  # import writes patch files, never the target
+    code, out, _ = run()
+    assert code == 0, out
+    assert (site / "demo/mod.py").read_bytes() == SOURCE.replace(b"line 20\n", b"line 20 (upstream)\n")
+
+
 def git(*args: str, cwd: Path) -> str:
     done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
     return done.stdout
