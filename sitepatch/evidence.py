@@ -333,8 +333,7 @@ def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
     install = ["uv", "pip", "install", "-q", "--python", str(python)]
     if date:
         install += ["--exclude-newer", date]
-    deps = list(TEST_DEPS)
-    packages = [f"litellm[proxy]=={task.release}", *(f"{n}=={v}" for n, v in task.paired), *deps]
+    packages = [f"litellm[proxy]=={task.release}", *(f"{n}=={v}" for n, v in task.paired), *TEST_DEPS]
     overrides: list[str] = []
     override_file = context.work / "overrides" / f"{task.release}.txt"
     repairs: list[str] = []
@@ -343,7 +342,7 @@ def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
         done = run([*install, *packages], context.repo)
     if done.returncode != 0:
         # A release whose [proxy] pins name files the index lacks: let the resolver pick the companion.
-        packages = [f"litellm[proxy]=={task.release}", *deps]
+        packages = [f"litellm[proxy]=={task.release}", *TEST_DEPS]
         done = run([*install, *packages], context.repo)
     for _ in range(4):
         # Newer releases pin distributions the index does not have (litellm-proxy, X==Y.postN): override
@@ -355,21 +354,16 @@ def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
         override_file.parent.mkdir(parents=True, exist_ok=True)
         override_file.write_text("\n".join(overrides) + "\n", encoding="utf-8")
         done = run([*install, "--override", str(override_file), *packages], context.repo)
+    with_overrides = ("--override", str(override_file)) if overrides else ()
+    if done.returncode == 0:
+        needed = _needed(venv)
+        if needed:
+            done = run([*install, *with_overrides, *needed], context.repo)
     if done.returncode != 0:
         why = (done.stderr or done.stdout).strip().splitlines()[-3:]
         return [
             entry(n, v, s, unpatched="install-failed", patched="install-failed", note=why) for n, v, s in task.patches
         ]
-    with_overrides = ("--override", str(override_file)) if overrides else ()
-    needed = _needed(venv)
-    if needed:
-        done = run([*install, *with_overrides, *needed], context.repo)
-        if done.returncode != 0:
-            why = (done.stderr or done.stdout).strip().splitlines()[-3:]
-            return [
-                entry(n, v, s, unpatched="install-failed", patched="install-failed", note=why)
-                for n, v, s in task.patches
-            ]
     numbers = ",".join(n for n, _, _ in task.patches)
     unpatched, output = _pytest(task, context, python, numbers, "unpatched")
     for symptom, requirement in REPAIRS:

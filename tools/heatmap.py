@@ -182,6 +182,20 @@ def coverage_markdown(sweep: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _proves(entry: Mapping[str, Any]) -> str:
+    """What one evidence entry proves.
+
+    ``fixed`` (defect shown unpatched, passes patched), ``clean`` (no variant, passes unpatched), ``through``
+    (no variant, fails unpatched, passes with the set applied) or ``""`` (nothing).
+    """
+    outcome = (entry.get("unpatched"), entry.get("patched"))
+    if entry.get("variant"):
+        return "fixed" if outcome == ("defect-shown", "passed") else ""
+    if outcome[0] == "passed":
+        return "clean"
+    return "through" if outcome == ("defect-shown", "passed") else ""
+
+
 def evidence_markdown(sweep: Mapping[str, Any], evidence: Sequence[Mapping[str, Any]]) -> str:
     """Per patch id, what the test evidence shows, and which sweep groups it reaches.
 
@@ -211,16 +225,14 @@ def evidence_markdown(sweep: Mapping[str, Any], evidence: Sequence[Mapping[str, 
             by_patch.setdefault(str(entry.get("patch")), []).append(entry)
     for number in sorted(by_patch):
         entries = by_patch[number]
-        fixed = [
-            e for e in entries if e.get("variant") and (e["unpatched"], e["patched"]) == ("defect-shown", "passed")
-        ]
-        clean = [e for e in entries if e.get("unpatched") == "passed" and not e.get("variant")]
-        through = [
-            e for e in entries if not e.get("variant") and (e["unpatched"], e["patched"]) == ("defect-shown", "passed")
-        ]
-        other = [e for e in entries if e not in fixed and e not in clean and e not in through]
-        rest = ", ".join(f"{e['release']} {e.get('unpatched')}/{e.get('patched')}" for e in other) or "none"
-        lines.append(f"| {number} | {len(entries)} | {len(fixed)} | {len(clean)} | {len(through)} | {rest} |")
+        kinds = [_proves(e) for e in entries]
+        rest = ", ".join(
+            f"{e['release']} {e.get('unpatched')}/{e.get('patched')}"
+            for e, k in zip(entries, kinds, strict=True)
+            if not k
+        )
+        counts = [kinds.count(kind) for kind in ("fixed", "clean", "through")]
+        lines.append(f"| {number} | {len(entries)} | {' | '.join(map(str, counts))} | {rest or 'none'} |")
     return "\n".join(lines) + "\n"
 
 
