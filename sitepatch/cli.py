@@ -123,23 +123,19 @@ COMMON_OPTIONS = (
     ("--lock-timeout", "SECONDS", "wait this long for another run"),
 )
 """The options every command takes: flag, metavar (``None``: a switch), help. The first two exclude each other."""
+_MAX_FUZZ = ("--max-fuzz", "N", "ignore up to N outer context lines (default 0)")
+_FORCE = ("--force", None, "patch files that are not pristine as they are (loudly)")
+_STRICT = ("--strict", None, "exit 1 when a patch leaves this install unprotected (uncovered)")
 PLANNING_OPTIONS = {
-    "apply": (
-        ("--max-fuzz", "N", "ignore up to N outer context lines (default 0)"),
-        ("--force", None, "patch files that are not pristine as they are (loudly)"),
-        ("--dry-run", None, "plan and report every verdict; write nothing"),
-        ("--strict", None, "exit 1 when a patch leaves this install unprotected (uncovered)"),
-    ),
-    "check": (
-        ("--max-fuzz", "N", "ignore up to N outer context lines (default 0)"),
-        ("--force", None, "patch files that are not pristine as they are (loudly)"),
-        ("--strict", None, "exit 1 when a patch leaves this install unprotected (uncovered)"),
-    ),
+    "apply": (_MAX_FUZZ, _FORCE, ("--dry-run", None, "plan and report every verdict; write nothing"), _STRICT),
+    "check": (_MAX_FUZZ, _FORCE, _STRICT),
 }
 """The options ``apply`` and ``check`` take besides :data:`COMMON_OPTIONS`, in the same form."""
 _EXCLUSIVE = ("--site-packages", "--python")
 _DEFAULTS: dict[str, object] = {"--lock-timeout": 300.0, "--max-fuzz": 0}
 _PATHS = ("--site-packages", "--patches")
+_CONVERTERS: dict[str, Callable[[str], object]] = {"--lock-timeout": _seconds, "--max-fuzz": _fuzz}
+"""How option values are read, both without argparse and as argparse's ``type`` (paths aside: see there)."""
 QUICK_COMMANDS = frozenset({"status", "check", "apply"})
 """Commands whose plain command lines :func:`_quick_arguments` reads from the option tables, without argparse.
 
@@ -195,7 +191,7 @@ def _quick_arguments(arguments: Sequence[str], default_patches: str | os.PathLik
     given = _read_options(arguments[1:], options)
     if given is None:
         return None
-    converters: dict[str, Callable[[str], object]] = {"--lock-timeout": _seconds, "--max-fuzz": _fuzz}
+    converters = dict(_CONVERTERS)
     if command != "status":
         from pathlib import Path  # noqa: PLC0415 - status takes its paths as strings
 
@@ -271,12 +267,7 @@ def _build_parser(default_patches: Path, chosen: str | None = None) -> argparse.
         def error(self, message: str) -> NoReturn:
             raise UsageError(message, self.format_usage())
 
-    converters: dict[str, Callable[[str], object]] = {
-        "--site-packages": Path,
-        "--patches": Path,
-        "--lock-timeout": _seconds,
-        "--max-fuzz": _fuzz,
-    }
+    converters: dict[str, Callable[[str], object]] = {**_CONVERTERS, **dict.fromkeys(_PATHS, Path)}
     defaults = {**_DEFAULTS, "--patches": default_patches}
     common = _Parser(add_help=False)
     _add_options(common, COMMON_OPTIONS, converters, defaults)
