@@ -28,12 +28,18 @@ class Decision:
     """Empty when selected; otherwise a sentence saying why the patch is skipped."""
 
 
+def _fixed_upstream(patch: Patch, versions: Mapping[NormalizedName, Version]) -> bool:
+    """Whether the installed ``Package`` has reached the patch's ``Applied-Upstream`` release."""
+    installed = versions.get(canonicalize_name(patch.package))
+    return installed is not None and patch.applied_upstream is not None and installed >= patch.applied_upstream
+
+
 def _decide(patch: Patch, versions: Mapping[NormalizedName, Version]) -> Decision:
     installed = versions.get(canonicalize_name(patch.package))
     if installed is None:
         return Decision(patch, selected=False, reason=f"{patch.package} is not installed")
     # Checked before Versions: "fixed upstream" says more than "outside the range" when both hold.
-    if patch.applied_upstream is not None and installed >= patch.applied_upstream:
+    if _fixed_upstream(patch, versions):
         reason = f"fixed upstream in {patch.package} {patch.applied_upstream} (installed {installed})"
         return Decision(patch, selected=False, reason=reason)
     if not patch.versions.contains(installed, prereleases=True):
@@ -56,7 +62,9 @@ def select_patches(patches: Sequence[Patch], versions: Mapping[NormalizedName, V
     ``Applied-Upstream`` (if given), and every ``Requires`` holds. Prereleases count as versions like any other.
 
     :raises PatchSetError: when two variants of one patch number are both selected, naming both files, or
-        when a selected patch ``Depends:`` on a patch that is not selected, naming both.
+        when a selected patch ``Depends:`` on a patch that is neither selected nor fixed upstream on the
+        installed versions, naming both. A dependency that upstream already ships (its ``Applied-Upstream``
+        reached) holds: the fix the dependent patch needs is in the installed code.
     """
     decisions = tuple(_decide(p, versions) for p in patches)
     chosen: dict[str, Patch] = {}
@@ -94,6 +102,9 @@ def _missing_dependencies(
             if number in chosen:
                 continue
             variants = [d for d in decisions if d.patch.number == number]
+            # e.g. litellm 1.80.15 (0005) with litellm-enterprise 0.1.28, which ships 0004's fix itself
+            if any(_fixed_upstream(d.patch, versions) for d in variants):
+                continue
             installed = versions.get(canonicalize_name(patch.package))
             if variants:
                 why = "; ".join(f"{d.patch.path}: {d.reason}" for d in variants)

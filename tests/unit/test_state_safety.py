@@ -611,6 +611,18 @@ def test_a_dependency_that_is_selected_is_fine_and_a_bad_depends_value_is_refuse
     assert "0005-on-top.diff:4: Depends: '4' is not a patch id" in out + err
 
 
+def test_a_dependency_that_upstream_ships_holds(run: Run, site: Path, patches: Path) -> None:
+    """``Depends: 0004`` where the installed release already has 0004's fix (its ``Applied-Upstream``
+    reached): the dependent patch applies alone, and the dependency is reported as fixed upstream."""
+    write_patch(patches, "0004-base.diff", make_diff(SOURCE, PATCHED, "demo/mod.py"), extra={"Applied-Upstream": "1.0"})
+    later = make_diff(SOURCE, SOURCE.replace(b"line 2\n", b"line two\n"), "demo/mod.py")
+    write_patch(patches, "0005-on-top.diff", later, extra={"Depends": "0004"})
+    code, out, err = run()
+    assert code == 0, out + err
+    assert (site / "demo/mod.py").read_bytes() == SOURCE.replace(b"line 2\n", b"line two\n")
+    assert "fixed upstream" in out + err
+
+
 # -- roll-back copies ------------------------------------------------------------------------------------
 
 
