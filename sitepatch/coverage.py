@@ -13,6 +13,9 @@ place: the patch's package is installed, no variant is selected, and the install
 4. otherwise affected from the lowest ``Versions`` lower bound on, so a release newer than any swept one is
    affected for every patch not fixed upstream.
 
+Before all of these, a release older than every one the record speaks for is *not verified* (affected):
+unknown is not protected.
+
 :func:`constraints_text` turns the record into a pip/uv constraints file admitting only releases on which
 every patch id is covered (applies at fuzz 0, already present, fixed upstream or not affected) and that no
 evidence contradicts.
@@ -67,8 +70,8 @@ class Uncovered:
     reason: str
 
     def as_dict(self) -> dict[str, str]:
-        """The JSON form: ``{"patch", "package", "version"}``."""
-        return {"patch": self.patch, "package": self.package, "version": self.version}
+        """The JSON form: ``{"patch", "package", "version", "reason"}``."""
+        return {"patch": self.patch, "package": self.package, "version": self.version, "reason": self.reason}
 
 
 @frozen
@@ -89,6 +92,24 @@ class CoverageRecord:
     def newest(self) -> Version | None:
         """The newest release swept."""
         return max((Version(v) for v in self.releases), default=None)
+
+    def oldest(self, package: str) -> Version | None:
+        """The oldest release of ``package`` the record speaks for.
+
+        The swept package's oldest release, or the oldest version of a companion (``litellm-enterprise``) that a
+        swept release was paired with.
+        """
+        if canonicalize_name(package) == canonicalize_name(self.package):
+            return min((Version(v) for v in self.releases), default=None)
+        paired: list[Version] = []
+        for row in self.releases.values():
+            for name, text in row.get("paired", {}).items():
+                if canonicalize_name(name) == canonicalize_name(package):
+                    try:
+                        paired.append(Version(text))
+                    except InvalidVersion:
+                        continue
+        return min(paired, default=None)
 
     @classmethod
     def load(cls, path: Path) -> CoverageRecord | None:
@@ -214,15 +235,30 @@ def uncovered_patches(
     versions: Mapping[NormalizedName, Version],
     record: CoverageRecord | None = None,
 ) -> tuple[Uncovered, ...]:
-    """The patch ids whose defect the install keeps: package installed, affected, and no variant selected."""
+    """The patch ids whose defect the install keeps: package installed, affected, and no variant selected.
+
+    Below the oldest release the ``record`` speaks for, a patch id not fixed upstream is reported as *not
+    verified*: nothing there was swept or tested.
+    """
     found: list[Uncovered] = []
     selected = {d.patch.number for d in decisions if d.selected}
+    floors: dict[str, Version | None] = {}
     for number, variants in _by_number([d.patch for d in decisions]).items():
         if number in selected:
             continue
         package = canonicalize_name(variants[0].package)
         installed = versions.get(package)
         if installed is None:
+            continue
+        if record is not None and package not in floors:
+            floors[package] = record.oldest(package)
+        floor = floors.get(package)
+        fixed = any(v.applied_upstream is not None and installed >= v.applied_upstream for v in variants)
+        if floor is not None and installed < floor and not fixed:
+            # Nothing below the record was swept or tested: whether the defect is there is unknown, and unknown
+            # is not protected (an Affects may only say where the defect was looked for).
+            why = f"not verified: older than every swept release ({package} {floor})"
+            found.append(Uncovered(number, str(package), str(installed), why))
             continue
         hit, why = affected(variants, installed, record)
         if hit:

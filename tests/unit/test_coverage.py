@@ -56,7 +56,9 @@ def test_json_lists_uncovered_patches(run: Run, patches: Path) -> None:
 
     _, out, _ = run("check", "--json")
 
-    assert json.loads(out)["uncovered"] == [{"patch": "0001", "package": "demo", "version": "1.0"}]
+    (entry,) = json.loads(out)["uncovered"]
+    assert entry == {"patch": "0001", "package": "demo", "version": "1.0", "reason": entry["reason"]}
+    assert entry["reason"] == "no variant's Versions admit it"
 
 
 @pytest.mark.parametrize("command", ["check", "apply"])
@@ -104,6 +106,38 @@ def test_a_version_newer_than_every_swept_release_is_uncovered(run: Run, patches
     _, out, _ = run("check")
 
     assert "newer than every swept release (0.9)" in out
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [pytest.param({}, id="no Affects"), pytest.param({"Affects": ">=1.1"}, id="Affects above the install")],
+)
+def test_a_version_older_than_every_swept_release_is_not_verified_and_fails_strict(
+    run: Run, patches: Path, extra: dict[str, str]
+) -> None:
+    """Below the record's floor nothing was swept or tested: unknown is not protected, whatever Affects says."""
+    add_patch(patches, ">=1.1", **extra)
+    write_record(patches, {"1.1": {"status": "applies", "variant": "0001-fix.diff"}})
+
+    code, out, _ = run("check", "--strict")
+
+    assert code == 1
+    assert "no variant of patch 0001 covers demo 1.0 (not verified: older than every swept release (demo 1.1))" in out
+
+
+def test_a_companion_older_than_every_paired_release_is_not_verified(run: Run, patches: Path) -> None:
+    """The floor of a companion distribution is the oldest version a swept release was paired with."""
+    add_patch(patches, ">=1.1", Affects=">=1.1")
+    path = write_record(patches, {"1.1": {"status": "applies", "variant": "0001-fix.diff"}})
+    doc = json.loads(path.read_text())
+    doc["package"] = "other"
+    doc["releases"]["1.1"]["paired"] = {"demo": "1.1", "unrelated": "not a version"}
+    path.write_text(json.dumps(doc))
+
+    code, out, _ = run("check", "--strict")
+
+    assert code == 1
+    assert "not verified: older than every swept release (demo 1.1)" in out
 
 
 def test_evidence_that_the_tests_pass_unpatched_clears_the_guard(run: Run, patches: Path) -> None:
