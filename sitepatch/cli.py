@@ -367,8 +367,8 @@ def _add_sweep_parsers(commands: _Subcommands, common: argparse.ArgumentParser) 
         description=(
             "For each release of PACKAGE on the index (default: from the lowest pin in versions.lock to the "
             "newest; final releases only), read RECORD, METADATA and the files the patches touch with HTTP "
-            "range requests (cached), pair it with the litellm-enterprise its [proxy] extra pins, and plan "
-            "every variant in memory. Exit 1 when a selected variant conflicts."
+            "range requests (cached), pair it with the litellm-enterprise releases its [proxy] extra admits, and "
+            "plan every variant in memory. Exit 1 when a selected variant conflicts in any pairing."
         ),
     )
     sweep.add_argument("--index", default=DEFAULT_INDEX, metavar="URL", help=f"JSON API root (default {DEFAULT_INDEX})")
@@ -390,6 +390,15 @@ def _add_sweep_parsers(commands: _Subcommands, common: argparse.ArgumentParser) 
     sweep.add_argument("--to", dest="upper", metavar="VERSION", help="newest release (default: the newest)")
     sweep.add_argument("--releases", default="", metavar="V,V", help="exactly these releases (comma-separated)")
     sweep.add_argument("--pre", action="store_true", help="also sweep pre- and development releases")
+    sweep.add_argument(
+        "--pairings",
+        choices=("every", "ends"),
+        default="every",
+        help=(
+            "which companion releases an extra's range is paired with: every one on the index (default), or "
+            "ends: all of up to 3, else the lowest, the one current a day after the upload, and the newest"
+        ),
+    )
     sweep.add_argument("--max-fuzz", type=_fuzz, default=0, metavar="N", help="fuzz apply would use (default 0)")
     sweep.add_argument("--output", type=Path, metavar="FILE", help="also write the JSON document to FILE")
     sweep.add_argument(

@@ -19,11 +19,18 @@ unknown is not protected.
 :func:`constraints_text` turns the record into a pip/uv constraints file admitting only releases on which
 every patch id is covered (applies at fuzz 0, already present, fixed upstream or not affected) and that no
 evidence contradicts.
+
+**Pairings.** A release's ``paired``, ``group`` and ``verdicts`` are its default pairing's (the
+``litellm-enterprise`` current a day after its upload); ``pairings`` lists the other admitted pairings the sweep
+planned, each ``{paired, chosen, group, verdicts}``. A conflict or gap in any pairing is a problem of
+:func:`check_coverage`, and :func:`constraints_text` admits a release only if every pairing is covered: a
+constraints file cannot tie an enterprise version to a litellm version (``litellm[proxy]`` resolves the
+companion itself, to the newest its extra admits), so a release is only as covered as its worst pairing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +52,7 @@ __all__ = [
     "check_coverage",
     "constraints_text",
     "covered_releases",
+    "pairings_of",
     "record_from_sweep",
     "uncovered_patches",
 ]
@@ -80,7 +88,8 @@ class CoverageRecord:
 
     package: str
     releases: Mapping[str, Mapping[str, Any]]
-    """version -> ``{"paired": {...}, "group": n, "verdicts": {id: {status, variant, offset, fuzz}}}``."""
+    """version -> ``{"paired": {...}, "group": n, "verdicts": {id: {status, variant, offset, fuzz}}}``, plus
+    ``"pairings": [{"paired", "chosen", "group", "verdicts"}]`` where the extra admits more than one release."""
     variants: Mapping[str, str]
     """Each variant file name the sweep planned, with its sha256."""
     evidence: tuple[Mapping[str, Any], ...] = ()
@@ -103,12 +112,13 @@ class CoverageRecord:
             return min((Version(v) for v in self.releases), default=None)
         paired: list[Version] = []
         for row in self.releases.values():
-            for name, text in row.get("paired", {}).items():
-                if canonicalize_name(name) == canonicalize_name(package):
-                    try:
-                        paired.append(Version(text))
-                    except InvalidVersion:
-                        continue
+            for pairing in pairings_of(row):
+                for name, text in pairing.get("paired", {}).items():
+                    if canonicalize_name(name) == canonicalize_name(package):
+                        try:
+                            paired.append(Version(text))
+                        except InvalidVersion:
+                            continue
         return min(paired, default=None)
 
     @classmethod
@@ -170,21 +180,37 @@ class CoverageRecord:
 _KEYS = {"schema_version", "package", "generated", "variants", "releases", "evidence"}
 
 
+def pairings_of(row: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Every pairing of a release row: the default one (the row itself) first, then its ``pairings``."""
+    return [row, *row.get("pairings", ())]
+
+
+def _kept(verdicts: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {number: {k: v for k, v in cell.items() if k in _CELL_KEYS} for number, cell in verdicts.items()}
+
+
 def record_from_sweep(document: Mapping[str, Any], previous: CoverageRecord | None = None) -> CoverageRecord:
     """The coverage record of a sweep document, keeping ``previous``'s evidence and releases not swept now."""
     releases: dict[str, Any] = dict(previous.releases) if previous is not None else {}
     for row in document["releases"]:
-        releases[row["version"]] = {
+        entry: dict[str, Any] = {
             "upload_time": row.get("upload_time", ""),
             "paired": row.get("paired", {}),
             "group": row.get("group"),
-            "verdicts": {
-                number: {
-                    k: v for k, v in cell.items() if k in ("status", "variant", "offset", "fuzz", "candidates", "gap")
-                }
-                for number, cell in row["verdicts"].items()
-            },
+            "verdicts": _kept(row["verdicts"]),
         }
+        if row.get("pairings"):
+            entry["admitted"] = row.get("admitted", {})
+            entry["pairings"] = [
+                {
+                    "paired": pairing.get("paired", {}),
+                    "chosen": pairing.get("chosen", ""),
+                    "group": pairing.get("group"),
+                    "verdicts": _kept(pairing["verdicts"]),
+                }
+                for pairing in row["pairings"]
+            ]
+        releases[row["version"]] = entry
     variants = {v["file"]: v["sha256"] for versions in document["patches"].values() for v in versions}
     return CoverageRecord(
         package=str(document.get("package", "litellm")),
@@ -269,6 +295,37 @@ def uncovered_patches(
 def _release_covered(
     version: str, row: Mapping[str, Any], numbers: Mapping[str, Sequence[Patch]], record: CoverageRecord
 ) -> tuple[bool, str]:
+    """Whether every pairing of the release is covered (see :func:`_pairing_covered`), and why not."""
+    default: Mapping[str, Any] = row.get("verdicts", {})
+    for index, pairing in enumerate(pairings_of(row)):
+        verdicts: Mapping[str, Any] = pairing.get("verdicts", {})
+
+        def evidence(number: str, verdicts: Mapping[str, Any] = verdicts) -> list[Mapping[str, Any]]:
+            # Evidence was taken on the default pairing; it speaks for another pairing only where that pairing
+            # has the same verdict and variant (the same code was applied and tested).
+            same = _same_cell(verdicts.get(number) or {}, default.get(number) or {})
+            return record.group_evidence(version, number) if same else []
+
+        ok, why = _pairing_covered(version, pairing, numbers, record, evidence)
+        if not ok:
+            if index:
+                where = ", ".join(f"{k} {v}" for k, v in pairing.get("paired", {}).items())
+                return False, f"with {where}: {why}"
+            return False, why
+    return True, ""
+
+
+def _same_cell(one: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
+    return (one.get("status"), one.get("variant")) == (other.get("status"), other.get("variant"))
+
+
+def _pairing_covered(
+    version: str,
+    row: Mapping[str, Any],
+    numbers: Mapping[str, Sequence[Patch]],
+    record: CoverageRecord,
+    group_evidence: Callable[[str], list[Mapping[str, Any]]],
+) -> tuple[bool, str]:
     verdicts: Mapping[str, Any] = row.get("verdicts", {})
     for number, variants in numbers.items():
         cell: Mapping[str, Any] = verdicts.get(number) or {}
@@ -277,7 +334,7 @@ def _release_covered(
             if status == "applies" and int(cell.get("fuzz", 0) or 0) > 0:
                 return False, f"{number} applies only with fuzz {cell['fuzz']}"
             # Evidence of the release's group (same files, same variants) speaks for the release.
-            evidence = record.group_evidence(version, number)
+            evidence = group_evidence(number)
             if status == "fixed-upstream":
                 contradicted = [e for e in evidence if e.get("unpatched") == "defect-shown"]
                 # A patch whose dependency the release still needs cannot pass unpatched there: its tests
@@ -399,17 +456,22 @@ def check_coverage(record: CoverageRecord, patches: Sequence[Patch]) -> list[str
         except InvalidVersion:
             problems.append(f"coverage record: {version!r} is not a version")
             continue
-        for number, cell in row.get("verdicts", {}).items():
-            if cell.get("status") in ("conflicts", "error"):
-                problems.append(
-                    f"coverage record: {number} {cell.get('status')} on {record.package} {version} "
-                    f"({cell.get('variant', '')}); fix the variant's Versions or refresh it"
-                )
-            elif cell.get("gap"):
-                problems.append(
-                    f"coverage record: {number} leaves {record.package} {version} unprotected (a gap: no variant, "
-                    "and the release has the defect); add a variant or widen one (refresh), or declare Affects"
-                )
+        for index, pairing in enumerate(pairings_of(row)):
+            # Every pairing the sweep planned counts, not only the default one.
+            where = f"{record.package} {version}"
+            if index:
+                where += "".join(f" with {k} {v}" for k, v in pairing.get("paired", {}).items())
+            for number, cell in pairing.get("verdicts", {}).items():
+                if cell.get("status") in ("conflicts", "error"):
+                    problems.append(
+                        f"coverage record: {number} {cell.get('status')} on {where} "
+                        f"({cell.get('variant', '')}); fix the variant's Versions or refresh it"
+                    )
+                elif cell.get("gap"):
+                    problems.append(
+                        f"coverage record: {number} leaves {where} unprotected (a gap: no variant, and the "
+                        "release has the defect); add a variant or widen one (refresh), or declare Affects"
+                    )
     for entry in record.evidence:
         variant = str(entry.get("variant", ""))
         if variant in current and entry.get("patch_sha256") not in (None, current[variant]):

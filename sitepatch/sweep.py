@@ -2,10 +2,20 @@
 
 For each release, :func:`sweep` reads (through :class:`sitepatch.remote.ReleaseCache`) the release's RECORD,
 METADATA and only the files the patches touch, pairs each LiteLLM release with the ``litellm-enterprise``
-version its ``[proxy]`` extra pins, and plans the patch set in memory with the same
+releases its ``[proxy]`` extra admits, and plans the patch set in memory with the same
 :func:`sitepatch.plan.plan_run` that ``apply`` uses. Each patch is parsed once; each plan runs once per
 *group*: releases whose touched files are byte-identical (equal RECORD hashes) and that select the same
 variants share one plan.
+
+Pairings (:func:`choose_pairings`): the *default* pairing is the newest admitted ``litellm-enterprise`` on the
+index a day after the release was uploaded (what an install made then got); its verdicts are the release's own
+(``paired``, ``group``, ``verdicts``). Every other release the extra admits and the index has is an *extra*
+pairing, planned the same way (the selection sees both versions, every variant at the configured fuzz) and
+listed in ``pairings``. A pin admits one release, so only ranges add pairings (litellm 1.82.1 to 1.82.5:
+``>=0.1.33,<0.2.0``, 63 releases on the index). Planning them all is cheap (their touched files repeat, and
+plans and probes are shared by equal bytes), and only all of them found the conflict on 0.1.33.post2. With
+``every_pairing=False`` (``sweep --pairings ends``) a range of more than :data:`FEW_PAIRINGS` releases is
+paired only with its lowest, the default and its newest (what pip installs today).
 
 Verdicts per release and patch id:
 
@@ -30,7 +40,7 @@ releases are skipped. A selected patch still sees prereleases as versions like a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +60,14 @@ from sitepatch.remote import FetchStats, Release, ReleaseCache, ReleaseFiles
 from sitepatch.selection import Decision, select_patches
 
 __all__ = [
+    "FEW_PAIRINGS",
     "VERDICTS",
     "Cell",
+    "Pairing",
     "Probe",
     "ReleaseRow",
     "SweepResult",
+    "choose_pairings",
     "choose_releases",
     "enterprise_pin",
     "sweep",
@@ -77,6 +90,8 @@ MISSING = "missing"
 VERDICTS = (APPLIES, ALREADY_PRESENT, CONFLICTS, NOT_SELECTED, FIXED_UPSTREAM, ERROR)
 """Every verdict a cell can have, in the order the report lists them."""
 _PROBE_FUZZ = 2
+FEW_PAIRINGS = 3
+"""``--pairings ends``: up to this many admitted releases, every one is paired; beyond, the lowest, default, newest."""
 ENTERPRISE = canonicalize_name("litellm-enterprise")
 
 
@@ -114,6 +129,23 @@ class Cell:
 
 
 @frozen
+class Pairing:
+    """One extra pairing of a release (not its default one) and every patch id's verdict there."""
+
+    paired: tuple[tuple[str, str], ...]
+    """The companion and its version (``litellm-enterprise``, ``0.1.83``)."""
+    chosen: str
+    """Why it was planned: ``lowest admitted``, ``newest admitted`` or ``admitted`` (all of a few)."""
+    group: int
+    content: int
+    cells: tuple[Cell, ...]
+
+    def cell(self, patch_id: str) -> Cell | None:
+        """The verdict of ``patch_id`` here, or ``None``."""
+        return next((c for c in self.cells if c.patch == patch_id), None)
+
+
+@frozen
 class ReleaseRow:
     """One release of the swept package and every patch id's verdict on it."""
 
@@ -127,10 +159,22 @@ class ReleaseRow:
     content: int
     """Releases with the same content id have byte-identical touched files."""
     cells: tuple[Cell, ...]
+    pairings: tuple[Pairing, ...] = ()
+    """The other admitted pairings planned (see :func:`choose_pairings`); empty where the extra pins one."""
+    admitted: tuple[tuple[str, str, int], ...] = ()
+    """For each companion: the extra's specifier and how many releases on the index it admits."""
 
     def cell(self, patch_id: str) -> Cell | None:
         """The verdict of ``patch_id`` here, or ``None``."""
         return next((c for c in self.cells if c.patch == patch_id), None)
+
+    def every_cell(self) -> Iterator[tuple[tuple[tuple[str, str], ...], Cell]]:
+        """Each verdict of every pairing planned (the default pairing first), with its pairing."""
+        for cell in self.cells:
+            yield self.paired, cell
+        for pairing in self.pairings:
+            for cell in pairing.cells:
+                yield pairing.paired, cell
 
 
 @frozen
@@ -360,6 +404,88 @@ def _cells(  # noqa: PLR0913 - the release's inputs, each distinct
     return tuple(cells)
 
 
+def choose_pairings(
+    spec: SpecifierSet, companions: Sequence[Release], upload_time: str, *, every: bool = True
+) -> tuple[tuple[Release, str], ...]:
+    """The companion releases to pair a release with, the default one first, each with why it was chosen.
+
+    The default is the newest admitted release on the index a day after ``upload_time`` (:func:`_as_of`). Then,
+    oldest first: every other admitted release (``every``, or at most :data:`FEW_PAIRINGS` of them), else
+    the lowest and the newest admitted ones (an install today gets the newest; an older install anything
+    between, which is then not planned).
+
+    :param spec: what the release's extra puts on the companion.
+    :param companions: the companion's releases on the index, oldest first.
+    """
+    fitting = _fitting(spec, companions)
+    if not fitting:
+        return ()
+    default = _as_of(fitting, upload_time)
+    chosen: list[tuple[Release, str]] = [(default, "as of upload")]
+    # Only releases the specifier itself admits (not the stand-ins for a pin the index lacks).
+    admitted = [c for c in fitting if spec.contains(c.version, prereleases=True)]
+    if every or len(admitted) <= FEW_PAIRINGS:
+        chosen.extend((c, "admitted") for c in admitted if c is not default)
+    else:
+        if admitted[0] is not default:
+            chosen.append((admitted[0], "lowest admitted"))
+        if admitted[-1] is not default:
+            chosen.append((admitted[-1], "newest admitted"))
+    return tuple(chosen)
+
+
+class _Sweeper:
+    """The state shared by every release of one sweep: worlds, probes, content and group ids, companion files."""
+
+    def __init__(self, patches: Sequence[Patch], cache: ReleaseCache, max_fuzz: int) -> None:
+        self.patches = patches
+        self.cache = cache
+        self.max_fuzz = max_fuzz
+        self.paths = _patch_paths(patches)
+        self.numbers: dict[str, list[Patch]] = {}
+        for patch in patches:
+            self.numbers.setdefault(patch.number, []).append(patch)
+        self.companion_files: dict[tuple[str, Version], ReleaseFiles] = {}
+        self.worlds: dict[tuple[tuple[str, str, str], ...], _World] = {}
+        self.shared_probes: dict[tuple[str, tuple[str, ...]], Probe] = {}
+        self.content_ids: dict[tuple[tuple[str, str, str], ...], int] = {}
+        self.group_ids: dict[tuple[int, tuple[str, ...]], int] = {}
+
+    def files(self, release: Release) -> ReleaseFiles:
+        return self.cache.files(release, self.paths.get(canonicalize_name(release.name), []))
+
+    def companion(self, release: Release) -> ReleaseFiles:
+        key = (canonicalize_name(release.name), release.version)
+        if key not in self.companion_files:
+            self.companion_files[key] = self.files(release)
+        return self.companion_files[key]
+
+    def plan(self, parts: Sequence[ReleaseFiles]) -> tuple[int, int, tuple[Cell, ...]]:
+        """The group id, content id and cells of one combination of release files."""
+        key = tuple(
+            (part.release.name, path, part.record.get(path, "")) for part in parts for path in sorted(part.record)
+        )
+        if key not in self.worlds:
+            self.worlds[key] = _World(parts, self.shared_probes)
+        world = self.worlds[key]
+        content = self.content_ids.setdefault(key, len(self.content_ids) + 1)
+        versions = {canonicalize_name(p.release.name): p.release.version for p in parts}
+        error = ""
+        try:
+            decisions = select_patches(self.patches, versions)
+        except PatchSetError as err:
+            error = str(err)
+            decisions = tuple(
+                Decision(p, selected=(dec := _decide_one(p, versions)), reason="" if dec else "not selected")
+                for p in self.patches
+            )
+        selected = tuple(d.patch.name for d in decisions if d.selected)
+        group = self.group_ids.setdefault((content, selected), len(self.group_ids) + 1)
+        # A plan made for one release is valid for all of its group: same bytes, same selection.
+        cells = _cells(self.numbers, decisions, world, max_fuzz=self.max_fuzz, error=error, versions=versions)
+        return group, content, cells
+
+
 def sweep(  # noqa: PLR0913 - the sweep's inputs, each distinct
     patches: Sequence[Patch],
     releases: Sequence[Release],
@@ -369,74 +495,54 @@ def sweep(  # noqa: PLR0913 - the sweep's inputs, each distinct
     max_fuzz: int = 0,
     skipped: Sequence[tuple[str, str]] = (),
     progress: Callable[[str], None] | None = None,
+    every_pairing: bool = True,
 ) -> SweepResult:
-    """Plan every variant of every patch against each of ``releases``.
+    """Plan every variant of every patch against each of ``releases``, with each pairing its extra admits.
 
     :param patches: the parsed patch set (each patch parsed once, by the caller).
     :param releases: the releases of the swept package (LiteLLM), oldest first.
     :param cache: where release files come from (the index, or the cache of an earlier run).
-    :param companions: the ``litellm-enterprise`` releases; each LiteLLM release is paired with the newest one
-        its ``[proxy]`` extra admits that was on the index a day after the release (what an install with
-        ``--exclude-newer`` of that date gets; the newest admitted one when none is that old).
+    :param companions: the ``litellm-enterprise`` releases; each LiteLLM release is paired with those its
+        ``[proxy]`` extra admits (:func:`choose_pairings`): by default with the newest one that was on the index
+        a day after the release (what an install with ``--exclude-newer`` of that date gets; the newest admitted
+        one when none is that old), and in ``pairings`` with the others.
     :param max_fuzz: the fuzz ``apply`` would be run with (default 0).
+    :param every_pairing: pair with every admitted companion release (``False``: a range of more than
+        :data:`FEW_PAIRINGS` only with its lowest, default and newest).
     :raises sitepatch.remote.FetchError: when a release cannot be read.
     """
-    paths = _patch_paths(patches)
-    numbers: dict[str, list[Patch]] = {}
-    for patch in patches:
-        numbers.setdefault(patch.number, []).append(patch)
+    sweeper = _Sweeper(patches, cache, max_fuzz)
     package = releases[0].name if releases else "litellm"
-    companion_files: dict[Version, ReleaseFiles] = {}
-    worlds: dict[tuple[tuple[str, str, str], ...], _World] = {}
-    shared_probes: dict[tuple[str, tuple[str, ...]], Probe] = {}
-    content_ids: dict[tuple[tuple[str, str, str], ...], int] = {}
-    group_ids: dict[tuple[int, tuple[str, ...]], int] = {}
     rows: list[ReleaseRow] = []
     for release in releases:
         if progress is not None:
             progress(f"{release.name} {release.version}")
-        parts = [cache.files(release, paths.get(canonicalize_name(release.name), []))]
-        paired: list[tuple[str, str]] = []
-        spec = enterprise_pin(parts[0].requires_dist, name=companions[0].name) if companions else None
-        if spec is not None:
-            fitting = _fitting(spec, companions)
-            if fitting:
-                companion = _as_of(fitting, release.upload_time)
-                if companion.version not in companion_files:
-                    companion_paths = paths.get(canonicalize_name(companion.name), [])
-                    companion_files[companion.version] = cache.files(companion, companion_paths)
-                parts.append(companion_files[companion.version])
-                paired.append((companion.name, str(companion.version)))
-        key = tuple(
-            (part.release.name, path, part.record.get(path, "")) for part in parts for path in sorted(part.record)
-        )
-        if key not in worlds:
-            worlds[key] = _World(parts, shared_probes)
-        world = worlds[key]
-        content = content_ids.setdefault(key, len(content_ids) + 1)
-        versions = {canonicalize_name(p.release.name): p.release.version for p in parts}
-        error = ""
-        try:
-            decisions = select_patches(patches, versions)
-        except PatchSetError as err:
-            error = str(err)
-            decisions = tuple(
-                Decision(p, selected=(dec := _decide_one(p, versions)), reason="" if dec else "not selected")
-                for p in patches
-            )
-        selected = tuple(d.patch.name for d in decisions if d.selected)
-        group = group_ids.setdefault((content, selected), len(group_ids) + 1)
-        # A plan made for one release is valid for all of its group: same bytes, same selection.
-        cells = _cells(numbers, decisions, world, max_fuzz=max_fuzz, error=error, versions=versions)
+        main = sweeper.files(release)
+        spec = enterprise_pin(main.requires_dist, name=companions[0].name) if companions else None
+        chosen = choose_pairings(spec, companions, release.upload_time, every=every_pairing) if spec else ()
+        admitted: tuple[tuple[str, str, int], ...] = ()
+        if spec is not None and len(chosen) > 1:
+            count = sum(1 for c in _fitting(spec, companions) if spec.contains(c.version, prereleases=True))
+            admitted = ((companions[0].name, str(spec), count),)
+        if not chosen:
+            group, content, cells = sweeper.plan([main])
+            rows.append(ReleaseRow(release.version, release.upload_time, release.wheel, (), group, content, cells))
+            continue
+        planned = [(((c.name, str(c.version)),), why, *sweeper.plan([main, sweeper.companion(c)])) for c, why in chosen]
+        (paired, _, group, content, cells), *others = planned
+        extra = tuple(Pairing(p, why, g, n, c) for p, why, g, n, c in others)
         rows.append(
-            ReleaseRow(release.version, release.upload_time, release.wheel, tuple(paired), group, content, cells)
+            ReleaseRow(
+                release.version, release.upload_time, release.wheel, paired, group, content, cells, extra, admitted
+            )
         )
-    probes = {content_ids[key]: tuple(w.probe(p) for p in patches) for key, w in worlds.items()}
-    files = {content_ids[key]: tuple((path, digest) for _, path, digest in key) for key in worlds}
+    worlds = sweeper.worlds
+    probes = {sweeper.content_ids[key]: tuple(w.probe(p) for p in patches) for key, w in worlds.items()}
+    files = {sweeper.content_ids[key]: tuple((path, digest) for _, path, digest in key) for key in worlds}
     return SweepResult(
         package=package,
         rows=tuple(rows),
-        patches=tuple((n, tuple((v.name, v.sha256) for v in vs)) for n, vs in numbers.items()),
+        patches=tuple((n, tuple((v.name, v.sha256) for v in vs)) for n, vs in sweeper.numbers.items()),
         probes=probes,
         files=files,
         max_fuzz=max_fuzz,
@@ -447,15 +553,18 @@ def sweep(  # noqa: PLR0913 - the sweep's inputs, each distinct
 
 
 def _fitting(spec: SpecifierSet, companions: Sequence[Release]) -> list[Release]:
-    """The companion releases ``spec`` admits; for an ``==X`` pin not on the index, the releases of X's base."""
-    fitting = [c for c in companions if spec.contains(c.version, prereleases=True)]
+    """The companion releases ``spec`` admits; for an ``==X`` pin not on the index, the releases of X's base.
+
+    A resolver skips yanked releases unless a pin names them: a range admits no yanked release here.
+    """
+    pinned = [Version(s.version) for s in spec if s.operator in ("==", "===") and "*" not in s.version]
+    fitting = [c for c in companions if spec.contains(c.version, prereleases=True) and (pinned or not c.yanked)]
     final = [c for c in fitting if not (c.version.is_prerelease or c.version.is_devrelease)]
     # A resolver takes a prerelease only when nothing else fits (or the pin names it).
     if final or fitting:
         return final or fitting
     # litellm 1.110.2 pins litellm-enterprise==0.1.83.post1, which the index does not have: the nearest
     # release of the same X.Y.Z is what an install with overrides gets.
-    pinned = [Version(s.version) for s in spec if s.operator in ("==", "===") and "*" not in s.version]
     return [c for c in companions if any(c.version.release == p.release for p in pinned)]
 
 
@@ -542,35 +651,60 @@ def _runs(result: SweepResult, patch_id: str) -> list[dict[str, Any]]:
     ]
 
 
+def _row_doc(row: ReleaseRow) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "version": str(row.version),
+        "upload_time": row.upload_time,
+        "wheel": row.wheel,
+        "paired": dict(row.paired),
+        "group": row.group,
+        "content": row.content,
+        "verdicts": {cell.patch: _cell_doc(cell) for cell in row.cells},
+    }
+    # Additive (schema_version stays 1): readers of paired/group/verdicts see the default pairing as before.
+    if row.pairings:
+        doc["admitted"] = {name: {"specifier": spec, "on_index": count} for name, spec, count in row.admitted}
+        doc["pairings"] = [
+            {
+                "paired": dict(pairing.paired),
+                "chosen": pairing.chosen,
+                "group": pairing.group,
+                "content": pairing.content,
+                "verdicts": {cell.patch: _cell_doc(cell) for cell in pairing.cells},
+            }
+            for pairing in row.pairings
+        ]
+    return doc
+
+
 def sweep_document(result: SweepResult) -> dict[str, Any]:
-    """The sweep as one JSON-ready document (the ``--json`` output and the coverage record's input)."""
+    """The sweep as one JSON-ready document (the ``--json`` output and the coverage record's input).
+
+    Each release's ``paired``, ``group`` and ``verdicts`` are its default pairing's; ``pairings`` (only where
+    the extra admits more than one release) lists the other pairings planned, each with ``paired``, ``chosen``,
+    ``group``, ``content`` and ``verdicts``. ``ok`` and the gap counts take every pairing into account.
+    """
     totals = dict.fromkeys(VERDICTS, 0)
+    extra_totals = dict.fromkeys(VERDICTS, 0)
     for row in result.rows:
         for cell in row.cells:
             totals[cell.status] = totals.get(cell.status, 0) + 1
+        for pairing in row.pairings:
+            for cell in pairing.cells:
+                extra_totals[cell.status] = extra_totals.get(cell.status, 0) + 1
     per_release = sorted(result.stats.per_release.values())
+    groups = {r.group for r in result.rows} | {p.group for r in result.rows for p in r.pairings}
     return {
         "command": "sweep",
         "schema_version": 1,
-        "ok": not any(c.status in (CONFLICTS, ERROR) for r in result.rows for c in r.cells),
+        "ok": not any(c.status in (CONFLICTS, ERROR) for r in result.rows for _, c in r.every_cell()),
         "package": result.package,
         "generated": result.generated,
         "max_fuzz": result.max_fuzz,
         "patches": {
             number: [{"file": name, "sha256": sha} for name, sha in variants] for number, variants in result.patches
         },
-        "releases": [
-            {
-                "version": str(row.version),
-                "upload_time": row.upload_time,
-                "wheel": row.wheel,
-                "paired": dict(row.paired),
-                "group": row.group,
-                "content": row.content,
-                "verdicts": {cell.patch: _cell_doc(cell) for cell in row.cells},
-            }
-            for row in result.rows
-        ],
+        "releases": [_row_doc(row) for row in result.rows],
         "contents": {
             str(content): {
                 "files": dict(result.files[content]),
@@ -581,12 +715,15 @@ def sweep_document(result: SweepResult) -> dict[str, Any]:
         "ranges": {number: _runs(result, number) for number in result.patch_ids},
         "skipped": [{"version": v, "reason": why} for v, why in result.skipped],
         "summary": {
-            "gaps": sum(1 for r in result.rows for c in r.cells if c.gap),
-            "gap_releases": sum(1 for r in result.rows if any(c.gap for c in r.cells)),
+            "gaps": sum(1 for r in result.rows for _, c in r.every_cell() if c.gap),
+            "gap_releases": sum(1 for r in result.rows if any(c.gap for _, c in r.every_cell())),
             "releases": len(result.rows),
-            "groups": len({r.group for r in result.rows}),
+            "pairings": sum(1 + len(r.pairings) for r in result.rows if r.paired),
+            "extra_pairings": sum(len(r.pairings) for r in result.rows),
+            "groups": len(groups),
             "contents": len(result.files),
             "verdicts": totals,
+            "extra_verdicts": extra_totals,
         },
         "fetch": {
             "bytes": result.stats.bytes,
@@ -636,6 +773,11 @@ def sweep_lines(result: SweepResult) -> list[str]:
         paired = next(iter(dict(row.paired).values()), "")
         cells = " ".join(f"{_short(c):>5}" for c in row.cells)
         lines.append(f"{row.version!s:<10} {paired:<13} {row.group:>4}  {cells}")
+        for pairing in row.pairings:
+            # The release's other admitted pairings, one line each under it.
+            other = "+" + next(iter(dict(pairing.paired).values()), "")
+            cells = " ".join(f"{_short(c):>5}" for c in pairing.cells)
+            lines.append(f"{'':<10} {other:<13} {pairing.group:>4}  {cells}")
     lines.append("")
     for number, runs in doc["ranges"].items():
         lines.append(f"{number}:")
@@ -656,6 +798,11 @@ def sweep_lines(result: SweepResult) -> list[str]:
         f"({summary['contents']} distinct file sets); "
         + ", ".join(f"{v} {k}" for k, v in summary["verdicts"].items() if v)
     )
+    if summary["extra_pairings"]:
+        lines.append(
+            f"pairings: {summary['pairings']} planned, {summary['extra_pairings']} of them besides each release's "
+            "default (+VERSION lines); " + ", ".join(f"{v} {k}" for k, v in summary["extra_verdicts"].items() if v)
+        )
     lines.append(
         f"fetched: {fetch['bytes']} bytes for {fetch['releases_fetched']} release(s) "
         f"(median {fetch['median_bytes_per_release']}, max {fetch['max_bytes_per_release']} per release)"

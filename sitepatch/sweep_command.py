@@ -71,7 +71,14 @@ def run_sweep(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], int]
         companions = list_releases(args.companion, fetcher, index=args.index, cache=cache, offline=cache.offline)
     show = None if args.quiet or args.json else _progress(len(chosen))
     result = sweep(
-        patches, chosen, cache, companions=companions, max_fuzz=args.max_fuzz, skipped=skipped, progress=show
+        patches,
+        chosen,
+        cache,
+        companions=companions,
+        max_fuzz=args.max_fuzz,
+        skipped=skipped,
+        progress=show,
+        every_pairing=args.pairings != "ends",
     )
     doc = sweep_document(result)
     doc["index"] = args.index

@@ -11,7 +11,7 @@ import pytest
 from packaging.version import Version
 
 from fakesite import SOURCE, make_diff, write_patch
-from sitepatch.coverage import CoverageRecord, check_coverage, constraints_text, covered_releases
+from sitepatch.coverage import CoverageRecord, check_coverage, constraints_text, covered_releases, pairings_of
 from sitepatch.errors import ManifestError, PatchSetError
 from sitepatch.parse import load_patches
 
@@ -138,6 +138,45 @@ def test_a_companion_older_than_every_paired_release_is_not_verified(run: Run, p
 
     assert code == 1
     assert "not verified: older than every swept release (demo 1.1)" in out
+
+
+def test_the_floor_of_a_companion_counts_every_pairing_not_only_the_default(run: Run, patches: Path) -> None:
+    add_patch(patches, ">=1.0", Affects=">=1.0")
+    path = write_record(patches, {"1.1": {"status": "applies", "variant": "0001-fix.diff"}})
+    doc = json.loads(path.read_text())
+    doc["package"] = "other"
+    doc["releases"]["1.1"]["paired"] = {"demo": "1.1"}
+    doc["releases"]["1.1"]["pairings"] = [
+        {"paired": {"demo": "1.0"}, "chosen": "admitted", "group": 9, "verdicts": {"0001": {"status": "applies"}}}
+    ]
+    path.write_text(json.dumps(doc))
+    record = CoverageRecord.load(path)
+    assert record is not None
+
+    assert record.oldest("demo") == Version("1.0")
+    code, _, _ = run("check", "--strict")
+    assert code == 0
+
+
+def test_a_gap_in_another_pairing_is_a_problem_of_the_record(patches: Path) -> None:
+    add_patch(patches, ">=1.0")
+    path = write_record(patches, {"1.0": {"status": "applies", "variant": "0001-fix.diff"}})
+    doc = json.loads(path.read_text())
+    doc["releases"]["1.0"]["paired"] = {"ent": "0.2"}
+    doc["releases"]["1.0"]["pairings"] = [
+        {"paired": {"ent": "0.3"}, "group": 5, "verdicts": {"0001": {"status": "not-selected", "gap": True}}}
+    ]
+    path.write_text(json.dumps(doc))
+    record = CoverageRecord.load(path)
+    assert record is not None
+
+    (problem,) = check_coverage(record, load_patches(patches))
+
+    assert problem.startswith("coverage record: 0001 leaves demo 1.0 with ent 0.3 unprotected (a gap")
+    assert covered_releases(record, load_patches(patches)) == (
+        [],
+        {"1.0": "with ent 0.3: 0001 not covered (no variant's Versions admit it)"},
+    )
 
 
 def test_evidence_that_the_tests_pass_unpatched_clears_the_guard(run: Run, patches: Path) -> None:
@@ -304,9 +343,10 @@ def test_the_repositorys_coverage_record_matches_the_patch_set_and_has_no_gap() 
 
     assert check_coverage(record, patches) == [], "rerun: python apply_patches.py sweep --record coverage.json"
     gaps = [
-        (version, number)
+        (version, pairing["paired"], number)
         for version, row in record.releases.items()
-        for number, cell in row["verdicts"].items()
+        for pairing in pairings_of(row)
+        for number, cell in pairing["verdicts"].items()
         if cell.get("status") in ("conflicts", "error") or cell.get("gap")
     ]
     assert gaps == []

@@ -13,6 +13,8 @@ from packaging.version import Version
 
 from fakesite import SOURCE, make_diff, write_patch
 from sitepatch.cli import main
+from sitepatch.coverage import CoverageRecord, check_coverage, covered_releases
+from sitepatch.parse import load_patches
 from sitepatch.remote import HttpFetcher, Release, ReleaseCache, list_releases
 from sitepatch.sweep import choose_releases, enterprise_pin
 
@@ -349,3 +351,117 @@ def test_the_lowest_pin_is_the_default_start(sweep_json: Callable[..., tuple[int
 
     assert [r["version"] for r in doc["releases"]] == ["1.2", "1.3", "1.4"]
     assert doc["range"] == {"from": "1.2", "to": None}
+
+
+ENT_CHANGED = ENT.replace(b"ent 9\n", b"ent nine\n")
+
+
+def add_ranged_release(index: FakeIndex, extras: dict[str, tuple[bytes, str]]) -> None:
+    """demo 1.6, whose extra admits a range of demo-extra, uploaded on 2026-01-01, and more demo-extra releases."""
+    ranged = ('demo-extra (>=0.2,<1.0) ; extra == "proxy"',)
+    index.add("demo", "1.6", demo_wheel("1.6", SOURCE, requires=ranged), "2026-01-01T00:00:00Z")
+    for version, (source, uploaded) in extras.items():
+        index.add("demo-extra", version, make_wheel("demo-extra", version, {"demo_extra/hook.py": source}), uploaded)
+
+
+def pairings(doc: dict[str, object], release: str) -> dict[str, dict[str, object]]:
+    """The extra pairings of ``release``: the companion's version -> the pairing."""
+    releases = doc["releases"]
+    assert isinstance(releases, list)
+    row = next(r for r in releases if r["version"] == release)
+    return {p["paired"]["demo-extra"]: p for p in row.get("pairings", [])}
+
+
+def test_a_release_whose_extra_admits_a_range_is_swept_with_every_admitted_companion(
+    sweep_json: Callable[..., tuple[int, dict]], index: FakeIndex
+) -> None:
+    add_ranged_release(index, {"0.4": (ENT_FIXED, "2026-03-01T00:00:00Z")})
+    index.projects["demo-extra"]["0.3"] = (*index.projects["demo-extra"]["0.3"][:2], "2026-02-01T00:00:00Z")
+
+    code, doc = sweep_json("--releases", "1.2,1.6")
+
+    assert code == 0
+    row = next(r for r in doc["releases"] if r["version"] == "1.6")
+    # The default pairing is what an install a day after the upload got: 0.2 (0.3 and 0.4 came later).
+    assert row["paired"] == {"demo-extra": "0.2"}
+    assert row["verdicts"]["0002"]["status"] == "applies"
+    others = pairings(doc, "1.6")
+    assert sorted(others) == ["0.3", "0.4"]
+    assert {v: p["verdicts"]["0002"]["status"] for v, p in others.items()} == {
+        "0.3": "fixed-upstream",
+        "0.4": "fixed-upstream",
+    }
+    assert {p["chosen"] for p in others.values()} == {"admitted"}
+    assert row["admitted"] == {"demo-extra": {"specifier": "<1.0,>=0.2", "on_index": 3}}
+    # A pin admits one release: no extra pairings there, and no new key for old readers.
+    assert "pairings" not in next(r for r in doc["releases"] if r["version"] == "1.2")
+    assert doc["summary"]["pairings"] == 4
+    assert doc["summary"]["extra_pairings"] == 2
+    assert doc["summary"]["extra_verdicts"]["fixed-upstream"] == 2
+
+
+def test_with_pairings_ends_a_long_range_is_swept_at_its_lowest_default_and_newest(
+    sweep_json: Callable[..., tuple[int, dict]], index: FakeIndex
+) -> None:
+    later = {f"0.{n}": (ENT_FIXED, f"2026-0{n}-01T00:00:00Z") for n in range(4, 9)}
+    add_ranged_release(index, {"0.2.1": (ENT, "2026-01-01T12:00:00Z"), **later})
+
+    _, doc = sweep_json("--releases", "1.6", "--pairings", "ends")
+
+    row = doc["releases"][0]
+    assert row["paired"] == {"demo-extra": "0.3"}  # the newest on the index a day after the upload
+    assert {v: p["chosen"] for v, p in pairings(doc, "1.6").items()} == {
+        "0.2": "lowest admitted",
+        "0.8": "newest admitted",
+    }
+    assert row["admitted"]["demo-extra"]["on_index"] == 8
+
+    _, every = sweep_json("--releases", "1.6")
+
+    assert sorted(pairings(every, "1.6"), key=Version) == ["0.2", "0.2.1", "0.4", "0.5", "0.6", "0.7", "0.8"]
+
+
+def test_a_yanked_companion_is_not_admitted_by_a_range(
+    sweep_json: Callable[..., tuple[int, dict]], index: FakeIndex
+) -> None:
+    add_ranged_release(index, {"0.4": (ENT_FIXED, "2026-03-01T00:00:00Z")})
+    index.yanked.add(("demo-extra", "0.4"))
+
+    _, doc = sweep_json("--releases", "1.6")
+
+    assert doc["releases"][0]["paired"] == {"demo-extra": "0.3"}
+    assert sorted(pairings(doc, "1.6")) == ["0.2"]
+
+
+def test_a_conflict_in_a_non_default_pairing_fails_the_sweep_the_record_and_the_constraints(
+    index: FakeIndex, patch_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 0.2.1 came out after demo 1.6: pip installs it today, and 0002 (Versions <0.3) is selected on its changed code.
+    add_ranged_release(index, {"0.2.1": (ENT_CHANGED, "2026-02-01T00:00:00Z")})
+    text = (patch_dir / "0001-fix.diff").read_text()
+    (patch_dir / "0001-fix.diff").write_text(text.replace("Versions: >=1.0,<1.2", "Versions: >=1.0"))
+    record = tmp_path / "coverage.json"
+    argv = ["sweep", "--patches", str(patch_dir), "--index", index.url, "--cache-dir", str(tmp_path / "c")]
+    argv += ["--package", "demo", "--companion", "demo-extra", "--releases", "1.6", "--record", str(record)]
+
+    code = main(argv)
+
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "+0.2.1" in out
+    assert "pairings: 3 planned, 2 of them besides each release's default" in out
+    stored = json.loads(record.read_text())["releases"]["1.6"]
+    assert stored["paired"] == {"demo-extra": "0.3"}
+    assert stored["verdicts"]["0002"]["status"] == "fixed-upstream"
+    by_version = {p["paired"]["demo-extra"]: p for p in stored["pairings"]}
+    assert by_version["0.2.1"]["verdicts"]["0002"]["status"] == "conflicts"
+    assert by_version["0.2"]["verdicts"]["0002"]["status"] == "applies"
+
+    loaded = CoverageRecord.load(record)
+    assert loaded is not None
+    problems = check_coverage(loaded, load_patches(patch_dir))
+    assert any("0002 conflicts on demo 1.6 with demo-extra 0.2.1" in p for p in problems)
+    # The default pairing alone is covered (0001 applies, 0002 fixed upstream): the other pairing excludes 1.6.
+    good, bad = covered_releases(loaded, load_patches(patch_dir))
+    assert good == []
+    assert bad == {"1.6": "with demo-extra 0.2.1: 0002: conflicts"}
