@@ -790,8 +790,8 @@ def sweep_lines(result: SweepResult) -> list[str]:
     summary = doc["summary"]
     fetch = doc["fetch"]
     lines.append(
-        f"gaps: {summary['gaps']} (patch id, release) pair(s) on {summary['gap_releases']} release(s) leave a defect "
-        "in place (not selected, affected)"
+        f"gaps: {summary['gaps']} (patch id, release, pairing) case(s) on {summary['gap_releases']} release(s) leave "
+        "a defect in place (not selected, affected)"
     )
     lines.append(
         f"summary: {summary['releases']} release(s) in {summary['groups']} group(s) "
