@@ -5,12 +5,13 @@ engine binary fetched at generate time, and ``prisma`` is not even installed wit
 tests replace only what sits under LiteLLM's query code:
 
 - :class:`PrismaClientStandIn` is what LiteLLM sees as ``prisma_client``. Its query methods
-  (``get_data``, ``hash_token``, ``jsonify_object``) are LiteLLM's own ``PrismaClient`` methods, run on
+  (``get_data``, ``update_data``, ``delete_data``, ``tx``, ``writer_db``, ``hash_token``, ...) are
+  LiteLLM's own ``PrismaClient`` methods and properties, run on
   this object; any other method is an ``AttributeError``, so a test that reaches unmodelled client code
   fails loudly instead of passing on a guess.
 - ``prisma_client.db.<table>`` is a :class:`Table` with Prisma's semantics for the calls the tests reach
-  (``create``, ``upsert``, ``update``, ``update_many``, ``find_unique``, ``find_first``, ``find_many``,
-  ``count``, ``delete``, ``delete_many``). Its columns, defaults, unique keys, Json columns and relations
+  (``create``, ``create_many``, ``upsert``, ``update``, ``update_many``, ``find_unique``, ``find_first``,
+  ``find_many``, ``count``, ``delete``, ``delete_many``). Its columns, defaults, unique keys, Json columns and relations
   are read from the installed LiteLLM's own ``schema.prisma``, so every pin gets the tables it really has.
   A method, filter, argument or relation not modelled here raises, and is recorded as a harness fault
   (``_support.harness_fault``): the proxy turns the exception into an HTTP 500, and a test failing on that
@@ -205,6 +206,24 @@ class Table:
     async def create(self, data: dict[str, Any], include: dict[str, bool] | None = None) -> Record:
         return self._record(self._insert(data), include)
 
+    async def create_many(self, data: list[dict[str, Any]], skip_duplicates: bool = False) -> int:
+        """Insert every row; with ``skip_duplicates`` a row violating a unique column is left out (Prisma's
+        ``ON CONFLICT DO NOTHING``), else the first violation fails the whole call. Returns the count."""
+        staged = list(self.rows)
+        created = 0
+        try:
+            for one in data:
+                try:
+                    self._insert(one)
+                    created += 1
+                except UniqueViolationError:
+                    if not skip_duplicates:
+                        raise
+        except Exception:
+            self.rows[:] = staged
+            raise
+        return created
+
     async def find_unique(self, where: dict[str, Any], include: dict[str, bool] | None = None) -> Record | None:
         self._check_unique(where)
         row = self.row(**where)
@@ -301,7 +320,8 @@ class Table:
                 value = json.loads(value)  # Prisma takes Json columns as JSON text, returns them decoded
             row[column.name] = value
         for name in self.model.unique:
-            if any(other[name] == row[name] for other in self.rows):
+            # NULLs never collide on a unique column (PostgreSQL)
+            if row[name] is not None and any(other[name] == row[name] for other in self.rows):
                 raise UniqueViolationError(f"Unique constraint failed on the fields: (`{name}`)")
         self.rows.append(row)
         return row
@@ -336,7 +356,9 @@ class Table:
             else:
                 changes[name] = value
         for name in self.model.unique & set(changes):
-            if any(other is not row and other[name] == changes[name] for other in self.rows):
+            if changes[name] is not None and any(
+                other is not row and other[name] == changes[name] for other in self.rows
+            ):
                 raise UniqueViolationError(f"Unique constraint failed on the fields: (`{name}`)")
         changes.update(
             {
@@ -451,6 +473,86 @@ class Database:
             result[name] = row
         return result
 
+    # Row locks taken inside a transaction (``SELECT 1 AS locked FROM "T" WHERE c = ANY($1::text[]) ... FOR
+    # UPDATE``, litellm/proxy/utils.py from 1.105): one row per locked row; one process holds no competing lock.
+    _ROW_LOCK = re.compile(
+        r'^SELECT 1 AS locked FROM "(?P<table>\w+)" WHERE (?P<column>\w+) = ANY\(\$1::text\[\]\) .*FOR UPDATE$'
+    )
+
+    # The access-group key list kept in step with a key's writes (access_group_key_sync.py, from 1.97):
+    # attach a key to groups, detach it, repoint a regenerated key's old hash to its new one. Each is
+    # ``UPDATE "LiteLLM_AccessGroupTable" SET "assigned_key_ids" = <expression> WHERE ... RETURNING
+    # "access_group_id"``, told apart by the expression.
+    _ACCESS_GROUP_KEYS = 'UPDATE "LiteLLM_AccessGroupTable" SET "assigned_key_ids" = '
+
+    def _access_group_keys(self, expression: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+        rows = self.table("LiteLLM_AccessGroupTable").rows
+        changed = []
+        for row in rows:
+            keys = list(row.get("assigned_key_ids") or [])
+            if expression.startswith('array_append("assigned_key_ids", $1)'):  # attach $1 to groups $2
+                if row["access_group_id"] not in args[1] or args[0] in keys:
+                    continue
+                keys.append(args[0])
+            elif expression.startswith('array_remove("assigned_key_ids", $1)'):  # detach $1 from groups $2
+                if row["access_group_id"] not in args[1] or args[0] not in keys:
+                    continue
+                keys = [k for k in keys if k != args[0]]
+            elif expression.startswith('array_append(array_remove(array_remove("assigned_key_ids", $1), $2), $2)'):
+                if args[0] not in keys:  # repoint $1 to $2
+                    continue
+                keys = [k for k in keys if k not in (args[0], args[1])] + [args[1]]
+            else:
+                raise NotImplementedError(harness_fault(f"access-group key update not modelled: {expression[:60]!r}"))
+            row["assigned_key_ids"] = keys
+            changed.append({"access_group_id": row["access_group_id"]})
+        return changed
+
+    async def query_raw(self, query: str, *args: Any) -> list[dict[str, Any]]:
+        """``db.query_raw`` for the row locks of a transaction and the access groups' key lists; any other
+        SQL is a harness fault."""
+        text = query.strip()
+        if text.startswith(self._ACCESS_GROUP_KEYS):
+            return self._access_group_keys(text.removeprefix(self._ACCESS_GROUP_KEYS), args)
+        lock = self._ROW_LOCK.match(text)
+        if lock is None or len(args) != 1:
+            raise NotImplementedError(harness_fault(f"query_raw of unmodelled SQL: {text[:80]!r}"))
+        table = self.table(lock["table"])
+        wanted = set(args[0])
+        return [{"locked": 1} for row in table.rows if row.get(lock["column"]) in wanted]
+
+    # A column rewritten from one value to another across a table (``UPDATE "T" SET "c" = $2 WHERE "c" = $1``:
+    # a regenerated key's owned managed resources, managed_resource_owner_sync.py from 1.105).
+    _REWRITE = re.compile(r'^UPDATE "(?P<table>\w+)" SET "(?P<column>\w+)" = \$2 WHERE "(?P=column)" = \$1$')
+
+    async def execute_raw(self, query: str, *args: Any) -> int:
+        """``db.execute_raw`` for a column rewrite; returns the count of rows changed. Any other SQL is a
+        harness fault."""
+        rewrite = self._REWRITE.match(query.strip())
+        if rewrite is None or len(args) != 2:
+            raise NotImplementedError(harness_fault(f"execute_raw of unmodelled SQL: {query.strip()[:80]!r}"))
+        rows = [row for row in self.table(rewrite["table"]).rows if row.get(rewrite["column"]) == args[0]]
+        for row in rows:
+            row[rewrite["column"]] = args[1]
+        return len(rows)
+
+    def tx(self, max_wait: Any = None, timeout: Any = None) -> Any:
+        """``db.tx()``: an interactive transaction; its statements run on this database, and an exception
+        inside it rolls every table back to where the transaction began."""
+        database = self
+
+        class _Transaction:
+            async def __aenter__(self) -> Database:
+                self.saved = {name: copy.deepcopy(table.rows) for name, table in database._tables.items()}
+                return database
+
+            async def __aexit__(self, kind: object, error: object, trace: object) -> None:
+                if kind is not None:
+                    for name, table in database._tables.items():
+                        table.rows[:] = self.saved.get(name, [])
+
+        return _Transaction()
+
     def __getattr__(self, name: str) -> Table:
         if name.startswith("_"):
             raise AttributeError(name)
@@ -460,7 +562,16 @@ class Database:
 class PrismaClientStandIn:
     """What LiteLLM sees as ``prisma_client``: ``.db`` is in memory, the query methods are LiteLLM's own."""
 
-    LITELLM_QUERY_METHODS = ("get_data", "hash_token", "jsonify_object")
+    LITELLM_QUERY_METHODS = (
+        "get_data",
+        "update_data",
+        "delete_data",
+        "tx",
+        "writer_db",  # properties: the database itself, as without a read replica
+        "read_db",
+        "hash_token",
+        "jsonify_object",
+    )
 
     def __init__(self) -> None:
         self.db = Database()

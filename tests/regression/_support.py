@@ -148,12 +148,16 @@ def configure_proxy(
     premium_user: bool | None = None,
     llm_router: Any = None,
     model_list: list[dict] | None = None,
+    proxy_key_cache: bool = False,
 ) -> Any:
     """Set the real proxy module's globals as its start-up would, with :data:`MASTER_KEY`; return the module.
 
     No lifespan is run (see :func:`proxy_client`): the proxy's startup event would read config and
     environment, and these globals are what it would set. The app's route list is replaced by a copy
     for the duration of the test, so routes a test adds (pass-through endpoints) disappear afterwards.
+
+    The key cache is a fresh ``DualCache``, or with ``proxy_key_cache`` a fresh instance of the proxy's own
+    cache class (``UserApiKeyCache`` from 1.84, whose eviction the key write paths call).
     """
     import_litellm_quietly("litellm.proxy.proxy_server")
     import litellm
@@ -164,7 +168,8 @@ def configure_proxy(
     monkeypatch.setattr(proxy_server, "master_key", MASTER_KEY)
     monkeypatch.setattr(proxy_server, "prisma_client", prisma_client)
     monkeypatch.setattr(proxy_server, "general_settings", dict(general_settings or {}))
-    monkeypatch.setattr(proxy_server, "user_api_key_cache", DualCache())
+    cache_type = type(proxy_server.user_api_key_cache) if proxy_key_cache else DualCache
+    monkeypatch.setattr(proxy_server, "user_api_key_cache", cache_type())
     monkeypatch.setattr(proxy_server, "llm_router", llm_router)
     monkeypatch.setattr(proxy_server, "llm_model_list", model_list)
     monkeypatch.setattr(proxy_server, "config_passthrough_endpoints", None, raising=False)
@@ -238,3 +243,11 @@ def cache_key_auth(proxy_server: Any, key: str, **fields: Any) -> None:
     hashed = hash_token(key)
     obj = UserAPIKeyAuth(token=hashed, api_key=hashed, **fields)
     proxy_server.user_api_key_cache.set_cache(key=hashed, value=obj)
+
+
+def cache_user(proxy_server: Any, user_id: str, **fields: Any) -> None:
+    """Put a user's row object in the proxy's cache, where ``get_user_object`` looks first (under the
+    user id), as a running proxy has it after the user's first request."""
+    from litellm.proxy._types import LiteLLM_UserTable
+
+    proxy_server.user_api_key_cache.set_cache(key=user_id, value=LiteLLM_UserTable(user_id=user_id, **fields))
