@@ -300,8 +300,9 @@ class Table:
             if column.type == "Json" and isinstance(value, str):
                 value = json.loads(value)  # Prisma takes Json columns as JSON text, returns them decoded
             row[column.name] = value
+        # NULLs never collide in a unique column (PostgreSQL's rule)
         for name in self.model.unique:
-            if any(other[name] == row[name] for other in self.rows):
+            if row[name] is not None and any(other[name] == row[name] for other in self.rows):
                 raise UniqueViolationError(f"Unique constraint failed on the fields: (`{name}`)")
         self.rows.append(row)
         return row
@@ -336,7 +337,9 @@ class Table:
             else:
                 changes[name] = value
         for name in self.model.unique & set(changes):
-            if any(other is not row and other[name] == changes[name] for other in self.rows):
+            if changes[name] is not None and any(
+                other is not row and other[name] == changes[name] for other in self.rows
+            ):
                 raise UniqueViolationError(f"Unique constraint failed on the fields: (`{name}`)")
         changes.update(
             {
