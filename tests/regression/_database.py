@@ -320,7 +320,7 @@ class Table:
                 value = json.loads(value)  # Prisma takes Json columns as JSON text, returns them decoded
             row[column.name] = value
         for name in self.model.unique:
-            # NULLs never collide on a unique column (PostgreSQL)
+            # NULLs never collide in a unique column (PostgreSQL's rule)
             if row[name] is not None and any(other[name] == row[name] for other in self.rows):
                 raise UniqueViolationError(f"Unique constraint failed on the fields: (`{name}`)")
         self.rows.append(row)
