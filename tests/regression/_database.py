@@ -301,7 +301,8 @@ class Table:
                 value = json.loads(value)  # Prisma takes Json columns as JSON text, returns them decoded
             row[column.name] = value
         for name in self.model.unique:
-            if any(other[name] == row[name] for other in self.rows):
+            # as in PostgreSQL, NULLs never collide in a unique column
+            if row[name] is not None and any(other[name] == row[name] for other in self.rows):
                 raise UniqueViolationError(f"Unique constraint failed on the fields: (`{name}`)")
         self.rows.append(row)
         return row
