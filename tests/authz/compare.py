@@ -137,9 +137,7 @@ def _key(case: Mapping[str, Any]) -> tuple[str, str, str, str]:
     return (case["config"], case["request"], case["method"], case["caller"])
 
 
-def compare(
-    unpatched: Mapping[str, Any], patched: Mapping[str, Any], openings: Iterable[Opening]
-) -> list[Violation]:
+def compare(unpatched: Mapping[str, Any], patched: Mapping[str, Any], openings: Iterable[Opening]) -> list[Violation]:
     """Every case patched admits beyond unpatched access and the declared openings.
 
     >>> case = {"config": "c", "request": "/pt/a", "method": "GET", "surface": "pass-through-subpath", "auth": "on"}
@@ -197,8 +195,13 @@ def widened(unpatched: Mapping[str, Any], patched: Mapping[str, Any]) -> list[di
     """Every case admitted patched and refused unpatched (declared or not), for the report."""
     before = {_key(case): case for case in unpatched["outcomes"]}
     return [
-        {**dict(zip(("config", "request", "method", "caller"), key, strict=True)), "surface": c["surface"],
-         "auth": c["auth"], "unpatched": before[key]["status"], "patched": c["status"]}
+        {
+            **dict(zip(("config", "request", "method", "caller"), key, strict=True)),
+            "surface": c["surface"],
+            "auth": c["auth"],
+            "unpatched": before[key]["status"],
+            "patched": c["status"],
+        }
         for key, c in sorted(((_key(c), c) for c in patched["outcomes"]), key=lambda pair: pair[0])
         if c["admitted"] and key in before and not before[key]["admitted"]
     ]
@@ -217,8 +220,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--patches", type=Path, required=True, help="the patch directory")
     parser.add_argument("--applied", type=Path, required=True, help="the output of apply_patches.py --json")
     parser.add_argument("--out", type=Path, help="write the report here")
-    parser.add_argument("--expect-violations", action="append", default=[], metavar="TEXT",
-                        help="self-test: succeed only if there are violations, and one names TEXT (repeatable)")
+    parser.add_argument(
+        "--expect-violations",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="self-test: succeed only if there are violations, and one names TEXT (repeatable)",
+    )
     args = parser.parse_args(argv)
     unpatched = json.loads(args.unpatched.read_text(encoding="utf-8"))
     patched = json.loads(args.patched.read_text(encoding="utf-8"))

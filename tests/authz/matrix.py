@@ -113,7 +113,9 @@ VICTIMS: tuple[Caller, ...] = (
     Caller("victim", "sk-authz-victim-00101", {"user_id": "u-victim", "key_alias": "t-victim"}),
     Caller("victim-empty", "sk-authz-victim-e0102", {"user_id": "", "key_alias": "t-victim-empty"}),
     Caller("victim-none", "sk-authz-victim-n0103", {"key_alias": "t-victim-none"}),
-    Caller("victim-team-b", "sk-authz-victim-t0104", {"user_id": "u-victim-b", "team_id": "team-b", "key_alias": "t-vb"}),
+    Caller(
+        "victim-team-b", "sk-authz-victim-t0104", {"user_id": "u-victim-b", "team_id": "team-b", "key_alias": "t-vb"}
+    ),
 )
 """Keys that belong to nobody among the callers (only stored, never used to authenticate): key-management targets."""
 
@@ -125,10 +127,12 @@ CONTROL = Request(
 )
 """Refused for every restricted caller by its restriction alone; admitted for the others."""
 
-METHODS = ("GET", "POST", "PUT", "OPTIONS")
-"""Per pass-through request: two methods every entry serves unless it lists ``methods``, ``PUT`` (not served
-by the ``methods: [GET]`` / ``[POST]`` entries where registration honours ``methods``) and ``OPTIONS``, which
-registration never adds."""
+METHODS = ("GET", "POST", "OPTIONS")
+"""Per pass-through request: two methods every entry serves unless it lists ``methods``, and ``OPTIONS``,
+which registration never adds."""
+METHODS_LISTED = ("GET", "POST", "PUT")
+"""For entries that list ``methods: [GET]`` / ``[POST]``: ``PUT`` is the one they do not serve (where
+registration honours ``methods``, from 1.81.14)."""
 
 
 def _target(config: str, index: int) -> str:
@@ -136,11 +140,12 @@ def _target(config: str, index: int) -> str:
 
 
 def _pass_through(name: str, path: str, *entries: dict[str, Any], extra: tuple[Request, ...] = ()) -> Config:
+    methods = METHODS_LISTED if any("methods" in entry for entry in entries) else METHODS
     endpoints = tuple(
         {"path": path, "target": _target(name, index), "include_subpath": True, **entry}
         for index, entry in enumerate(entries)
     )
-    requests = (Request(path, METHODS), Request(f"{path}/a/b", METHODS), *extra)
+    requests = (Request(path, methods), Request(f"{path}/a/b", methods), *extra)
     return Config(name, endpoints, requests)
 
 
@@ -173,8 +178,12 @@ CONFIGS: tuple[Config, ...] = (
     _pass_through("auth-str-true", "/pt", {"auth": "true"}),
     _pass_through("auth-str-false", "/pt", {"auth": "false"}),
     # duplicate paths with methods (hole 2: honoured by registration from 1.81.14)
-    _pass_through("dup-methods-off-get-on-post", "/pt", {"auth": False, "methods": ["GET"]}, {"auth": True, "methods": ["POST"]}),
-    _pass_through("dup-methods-on-get-off-post", "/pt", {"auth": True, "methods": ["GET"]}, {"auth": False, "methods": ["POST"]}),
+    _pass_through(
+        "dup-methods-off-get-on-post", "/pt", {"auth": False, "methods": ["GET"]}, {"auth": True, "methods": ["POST"]}
+    ),
+    _pass_through(
+        "dup-methods-on-get-off-post", "/pt", {"auth": True, "methods": ["GET"]}, {"auth": False, "methods": ["POST"]}
+    ),
     _pass_through("dup-methods-off-get-unset-post", "/pt", {"auth": False, "methods": ["GET"]}, {"methods": ["POST"]}),
     # duplicate paths without methods: the first one's routes are registered
     _pass_through("dup-on-then-off", "/pt", {"auth": True}, {"auth": False}),

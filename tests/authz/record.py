@@ -59,10 +59,10 @@ class Recorder:
 
     def __init__(self) -> None:
         self.conftest = _load_regression_conftest()
+        import _support
+        import httpx
         import pytest
         import respx
-        import httpx
-        import _support
 
         self.support = _support
         self.pytest = pytest
@@ -87,23 +87,28 @@ class Recorder:
             columns["expires"] = datetime.now(timezone.utc) + timedelta(seconds=columns["expires"])
         return columns
 
-    def fresh_world(self, monkeypatch: Any, proxy_server: Any) -> Any:
-        """A new database (teams, every caller's and victim's key row) and key cache with the callers' keys."""
+    def fresh_world(self, monkeypatch: Any, proxy_server: Any, *, database: bool = True) -> Any:
+        """A new key cache with the callers' key objects, and (``database``) a new database: teams, every
+        caller's and victim's key row. Without ``database`` the config's database is kept: requests that
+        write nothing (everything but key management) share one."""
         from _database import PrismaClientStandIn
         from litellm.caching.caching import DualCache
 
-        db = _WriteTrackingStandIn(PrismaClientStandIn)
-        for team in matrix.TEAMS:
-            db.db.litellm_teamtable.add(**team)
-        monkeypatch.setattr(proxy_server, "prisma_client", db)
+        db = proxy_server.prisma_client
+        if database or not isinstance(db, _WriteTrackingStandIn):
+            db = _WriteTrackingStandIn(PrismaClientStandIn)
+            for team in matrix.TEAMS:
+                db.db.litellm_teamtable.add(**team)
+            for caller in (*matrix.CALLERS, *matrix.VICTIMS):
+                if caller.key is not None and caller.name != matrix.MASTER:
+                    self.support.add_virtual_key(db, caller.key, **self._key_object(caller))
+            monkeypatch.setattr(proxy_server, "prisma_client", db)
+        db.writes.clear()
         monkeypatch.setattr(proxy_server, "user_api_key_cache", DualCache())
-        for caller in (*matrix.CALLERS, *matrix.VICTIMS):
+        for caller in matrix.CALLERS:
             if caller.key is None or caller.name == matrix.MASTER:
                 continue
             columns = self._key_object(caller)
-            self.support.add_virtual_key(db, caller.key, **columns)
-            if caller in matrix.VICTIMS:
-                continue
             # the key object as the proxy's combined-view lookup builds it: the key's columns and its team's
             team = next((t for t in matrix.TEAMS if t["team_id"] == columns.get("team_id")), None)
             if team is not None:
@@ -115,13 +120,19 @@ class Recorder:
     # -- one request --------------------------------------------------------------------------------
 
     async def send(
-        self, client: Any, monkeypatch: Any, proxy_server: Any, request: matrix.Request, method: str,
+        self,
+        client: Any,
+        monkeypatch: Any,
+        proxy_server: Any,
+        request: matrix.Request,
+        method: str,
         caller: matrix.Caller,
     ) -> dict[str, Any]:
-        db = self.fresh_world(monkeypatch, proxy_server)
+        keys = request.surface in {matrix.KEY_INFO, matrix.KEY_WRITE}
+        db = self.fresh_world(monkeypatch, proxy_server, database=keys)
         key = self.support.MASTER_KEY if caller.name == matrix.MASTER else caller.key
         headers = self.support.bearer(key) if key else {}
-        before_rows = _token_rows(db)
+        before_rows = _token_rows(db) if keys else None
         upstream_before, provider_before = self.upstream.call_count, self.provider.call_count
         self.support.HARNESS_FAULTS.clear()
         kwargs: dict[str, Any] = {"headers": headers}
@@ -135,7 +146,7 @@ class Recorder:
             answer = _json(response)
             target = answer.get("upstream") if isinstance(answer, dict) else None
         provider = self.provider.call_count > provider_before
-        write = bool(db.writes) or _token_rows(db) != before_rows
+        write = bool(db.writes) or (keys and _token_rows(db) != before_rows)
         ok = 200 <= response.status_code < 300
         if request.reveals is not None:
             ok = ok and request.reveals in response.text
@@ -203,7 +214,9 @@ class Recorder:
             proxy_server, app = self.proxy(monkeypatch, config)
             return self.run(app, lambda client: self._config(client, monkeypatch, proxy_server, config))
 
-    async def _config(self, client: Any, monkeypatch: Any, proxy_server: Any, config: matrix.Config) -> list[dict[str, Any]]:
+    async def _config(
+        self, client: Any, monkeypatch: Any, proxy_server: Any, config: matrix.Config
+    ) -> list[dict[str, Any]]:
         out = []
         if True:
             master = next(c for c in matrix.CALLERS if c.name == matrix.MASTER)
@@ -212,8 +225,10 @@ class Recorder:
                     first = await self.send(client, monkeypatch, proxy_server, request, method, master)
                     surface, auth, entry = classify(config, request, first)
                     for caller in matrix.CALLERS:
-                        outcome = first if caller is master else await self.send(
-                            client, monkeypatch, proxy_server, request, method, caller
+                        outcome = (
+                            first
+                            if caller is master
+                            else await self.send(client, monkeypatch, proxy_server, request, method, caller)
                         )
                         out.append(
                             {
@@ -281,7 +296,11 @@ def _json(response: Any) -> Any:
 def _deployment(name: str) -> dict[str, Any]:
     return {
         "model_name": name,
-        "litellm_params": {"model": "openai/gpt-4o-mini", "api_key": "sk-authz-provider", "api_base": matrix.PROVIDER_BASE},
+        "litellm_params": {
+            "model": "openai/gpt-4o-mini",
+            "api_key": "sk-authz-provider",
+            "api_base": matrix.PROVIDER_BASE,
+        },
         "model_info": {"id": f"deployment-{name}"},
     }
 
