@@ -157,6 +157,11 @@ _KEY_PREFIX_BUILTINS = (
 _CHAT_PREFIX_BUILTINS = (Request("/chat/completions", ("GET", "POST"), body=CONTROL.body),)
 
 
+MANAGED_FILE = "{managed-file-id}"
+"""Stands for the managed file's unified id in a request path (the recorder asks the hook for it)."""
+MANAGED_FILE_OWNER = "victim"
+
+
 def _key_requests() -> tuple[Request, ...]:
     out: list[Request] = []
     for victim in VICTIMS:
@@ -195,6 +200,13 @@ CONFIGS: tuple[Config, ...] = (
     # the seed (sitecustomize evaluation, 1.81.0): an open `include_subpath` forwarder
     _pass_through("seed-sitecustomize", "/lab-api", {"auth": False}),
     Config("keys", (), _key_requests(), kind="keys"),
+    # the managed-files hook of litellm-enterprise (where installed), a file owned by the victim's user
+    Config(
+        "files",
+        (),
+        (Request(f"/v1/files/{MANAGED_FILE}", ("GET", "DELETE"), surface=FILES),),
+        kind="files",
+    ),
 )
 
 

@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import importlib.util
 import json
+import logging
 import sys
 import time
 import warnings
@@ -68,16 +69,17 @@ class Recorder:
         self.pytest = pytest
         preloaded = [m for m in self.conftest.PRELOADED if importlib.util.find_spec(m.split(".")[0]) is not None]
         _support.preload(*preloaded)
+        # LiteLLM logs every refused request with its traceback: thousands of them per recording
+        for name in ("LiteLLM", "LiteLLM Proxy", "LiteLLM Router"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         self.enterprise = "litellm_enterprise.proxy.hooks.managed_files" in preloaded
 
         self.mock = respx.mock(assert_all_called=False, assert_all_mocked=True)
         self.upstream = self.mock.route(host=matrix.UPSTREAM_HOST).mock(
             side_effect=lambda request: httpx.Response(200, json={"upstream": str(request.url)})
         )
-        self.provider = self.mock.route(host="api.openai.com").mock(
-            side_effect=lambda request: httpx.Response(200, json=_completion())
-        )
-        self.last_upstream: str | None = None
+        self.provider = self.mock.route(host="api.openai.com").mock(side_effect=_provider)
+        self.hook: Any = None
 
     # -- the world ----------------------------------------------------------------------------------
 
@@ -128,8 +130,11 @@ class Recorder:
         method: str,
         caller: matrix.Caller,
     ) -> dict[str, Any]:
-        keys = request.surface in {matrix.KEY_INFO, matrix.KEY_WRITE}
+        keys = request.surface in {matrix.KEY_INFO, matrix.KEY_WRITE, matrix.FILES}
         db = self.fresh_world(monkeypatch, proxy_server, database=keys)
+        path = request.path
+        if matrix.MANAGED_FILE in path:
+            path = path.replace(matrix.MANAGED_FILE, await self._store_managed_file(monkeypatch, db))
         key = self.support.MASTER_KEY if caller.name == matrix.MASTER else caller.key
         headers = self.support.bearer(key) if key else {}
         before_rows = _token_rows(db) if keys else None
@@ -138,7 +143,7 @@ class Recorder:
         kwargs: dict[str, Any] = {"headers": headers}
         if request.body is not None and method not in {"GET", "OPTIONS"}:
             kwargs["json"] = request.body
-        response = await client.request(method, request.path, **kwargs)
+        response = await client.request(method, path, **kwargs)
         self.conftest.close_queued_logging_coroutines()
         upstream = self.upstream.call_count > upstream_before
         target = None
@@ -166,6 +171,8 @@ class Recorder:
     def proxy(self, monkeypatch: Any, config: matrix.Config) -> tuple[Any, Any]:
         from litellm import Router
 
+        if config.kind == "files":
+            return self._managed_files_proxy(monkeypatch)
         model_list = [_deployment(matrix.MODEL_ALLOWED), _deployment(matrix.MODEL_OTHER)]
         proxy_server = self.support.configure_proxy(
             monkeypatch, premium_user=True, llm_router=Router(model_list=model_list), model_list=model_list
@@ -173,6 +180,38 @@ class Recorder:
         if config.endpoints:
             self.support.add_pass_through_endpoints(monkeypatch, [dict(e) for e in config.endpoints])
         return proxy_server, self.support.proxy_client().app
+
+    def _managed_files_proxy(self, monkeypatch: Any) -> tuple[Any, Any]:
+        """The proxy with the real managed-files hook (``_managed_files_support.build_managed_proxy``)."""
+        from _database import PrismaClientStandIn
+        from _managed_files_support import build_managed_proxy
+        from litellm.proxy import proxy_server
+
+        managed = build_managed_proxy(monkeypatch, PrismaClientStandIn(), with_hook=True)
+        monkeypatch.setattr(proxy_server, "premium_user", True)
+        self.hook = managed.hook
+        return proxy_server, managed.client.app
+
+    async def _store_managed_file(self, monkeypatch: Any, db: Any) -> str:
+        """Store a batch output file owned by the victim's key, as the hook's batch post-call hook does."""
+        from _managed_files_support import OPENAI_DEPLOYMENT_ID, OPENAI_MODEL_NAME
+        from litellm.proxy._types import UserAPIKeyAuth
+        from litellm.proxy.utils import hash_token
+
+        owner = next(v for v in matrix.VICTIMS if v.name == matrix.MANAGED_FILE_OWNER)
+        assert owner.key is not None
+        monkeypatch.setattr(self.hook, "prisma_client", db)
+        file_id: str = self.hook.get_unified_output_file_id(
+            output_file_id="file-authz-owned", model_id=OPENAI_DEPLOYMENT_ID, model_name=OPENAI_MODEL_NAME
+        )
+        await self.hook.store_unified_file_id(
+            file_id=file_id,
+            file_object=None,
+            litellm_parent_otel_span=None,
+            model_mappings={OPENAI_DEPLOYMENT_ID: "file-authz-owned"},
+            user_api_key_dict=UserAPIKeyAuth(api_key=hash_token(owner.key), user_id=owner.columns["user_id"]),
+        )
+        return file_id
 
     def run(self, app: Any, cases: Any) -> Any:
         """Run ``cases(client)`` on one event loop, with an ASGI client on ``app`` (no lifespan, as
@@ -305,6 +344,20 @@ def _deployment(name: str) -> dict[str, Any]:
     }
 
 
+def _provider(request: Any) -> Any:
+    """The provider's answer: a chat completion, or a file object / deletion for ``/files/{id}``."""
+    import httpx
+
+    if "/files/" not in request.url.path:
+        return httpx.Response(200, json=_completion())
+    file_id = request.url.path.rsplit("/", 1)[-1]
+    if request.method == "DELETE":
+        return httpx.Response(200, json={"id": file_id, "object": "file", "deleted": True})
+    from _managed_files_support import provider_file_object
+
+    return httpx.Response(200, json=provider_file_object(file_id))
+
+
 def _completion() -> dict[str, Any]:
     return {
         "id": "chatcmpl-authz",
@@ -332,6 +385,8 @@ def record(only: list[str] | None = None) -> dict[str, Any]:
         for config in matrix.CONFIGS:
             if only and config.name not in only:
                 continue
+            if config.kind == "files" and not recorder.enterprise:
+                continue  # no managed-files hook without litellm-enterprise
             outcomes.extend(recorder.config(config))
     return {
         "schema": 1,

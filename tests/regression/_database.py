@@ -97,6 +97,8 @@ class Model:
     name: str
     columns: dict[str, Column] = field(default_factory=dict)
     relations: dict[str, Column] = field(default_factory=dict)
+    compound: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Compound unique keys (``@@id([a, b])``, ``@@unique([a, b])``) by Prisma's name for them, ``a_b``."""
 
     @property
     def unique(self) -> set[str]:
@@ -139,8 +141,13 @@ def schema() -> dict[str, Model]:
         model = Model(name)
         for raw in body.splitlines():
             line = raw.split("//", 1)[0].strip()
+            compound = re.match(r"^@@(?:id|unique)\(\[([^\]]*)\]", line)
+            if compound is not None:
+                names = tuple(n.strip() for n in compound.group(1).split(","))
+                model.compound["_".join(names)] = names
+                continue
             matched = _FIELD.match(line)
-            if matched is None:  # empty, or a block attribute (@@index, @@map ...)
+            if matched is None:  # empty, or another block attribute (@@index, @@map ...)
                 continue
             column_name, type_name, is_list, optional, attributes = matched.groups()
             column = Column(
@@ -206,8 +213,7 @@ class Table:
         return self._record(self._insert(data), include)
 
     async def find_unique(self, where: dict[str, Any], include: dict[str, bool] | None = None) -> Record | None:
-        self._check_unique(where)
-        row = self.row(**where)
+        row = self.row(**self._unique_where(where))
         return None if row is None else self._record(row, include)
 
     async def find_first(
@@ -238,8 +244,7 @@ class Table:
         return [self._record(row, include) for row in rows]
 
     async def delete(self, where: dict[str, Any], include: dict[str, bool] | None = None) -> Record:
-        self._check_unique(where)
-        row = self.row(**where)
+        row = self.row(**self._unique_where(where))
         if row is None:
             raise RecordNotFoundError(
                 "An operation failed because it depends on one or more records that were required but not found. Record to delete does not exist."
@@ -251,10 +256,10 @@ class Table:
         self, where: dict[str, Any], data: dict[str, dict[str, Any]], include: dict[str, bool] | None = None
     ) -> Record:
         """Update the row ``where`` names with ``data["update"]``, or insert ``data["create"]`` if there is none."""
-        self._check_unique(where)
+        flat = self._unique_where(where)
         if set(data) != {"create", "update"}:
             raise NotImplementedError(harness_fault(f"{self.model.name}.upsert: data needs 'create' and 'update'"))
-        row = self.row(**where)
+        row = self.row(**flat)
         if row is None:
             return self._record(self._insert(data["create"]), include)
         return self._record(self._update(row, data["update"]), include)
@@ -263,8 +268,7 @@ class Table:
         self, where: dict[str, Any], data: dict[str, Any], include: dict[str, bool] | None = None
     ) -> Record | None:
         """Update the row ``where`` names; ``None`` if there is none (prisma-client-py's ``update``)."""
-        self._check_unique(where)
-        row = self.row(**where)
+        row = self.row(**self._unique_where(where))
         return None if row is None else self._record(self._update(row, data), include)
 
     async def update_many(self, where: dict[str, Any], data: dict[str, Any]) -> int:
@@ -355,6 +359,17 @@ class Table:
             raise NotImplementedError(
                 harness_fault(f"{self.model.name}: no column(s) {sorted(unknown)} (relations are not modelled)")
             )
+
+    def _unique_where(self, where: dict[str, Any]) -> dict[str, Any]:
+        """``where`` of a unique query as column filters: one unique column, or one compound key
+        (``{"user_id_team_id": {"user_id": ..., "team_id": ...}}``)."""
+        if len(where) == 1:
+            ((name, value),) = where.items()
+            names = self.model.compound.get(name)
+            if names is not None and isinstance(value, dict) and set(value) == set(names):
+                return dict(value)
+        self._check_unique(where)
+        return where
 
     def _check_unique(self, where: dict[str, Any]) -> None:
         if len(where) != 1 or not set(where) <= self.model.unique:
