@@ -67,6 +67,10 @@ class Config:
     """``pass-through``, ``keys`` or ``files``."""
 
 
+USER_ROLE = "internal_user"
+"""The role of every caller's user (a ``LiteLLM_UserTable`` row; the key object carries it as the combined
+view does): an internal user may manage their own keys, so key management reaches the owner checks."""
+
 MASTER = "master"
 NO_KEY = "no-key"
 

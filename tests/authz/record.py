@@ -31,6 +31,7 @@ import contextlib
 import importlib.util
 import json
 import logging
+import re
 import sys
 import time
 import warnings
@@ -101,6 +102,8 @@ class Recorder:
             db = _WriteTrackingStandIn(PrismaClientStandIn)
             for team in matrix.TEAMS:
                 db.db.litellm_teamtable.add(**team)
+            for user_id in sorted({str(c.columns["user_id"]) for c in matrix.CALLERS if c.columns.get("user_id")}):
+                db.db.litellm_usertable.add(user_id=user_id, user_role=matrix.USER_ROLE)
             for caller in (*matrix.CALLERS, *matrix.VICTIMS):
                 if caller.key is not None and caller.name != matrix.MASTER:
                     self.support.add_virtual_key(db, caller.key, **self._key_object(caller))
@@ -110,7 +113,7 @@ class Recorder:
         for caller in matrix.CALLERS:
             if caller.key is None or caller.name == matrix.MASTER:
                 continue
-            columns = self._key_object(caller)
+            columns = {**self._key_object(caller), "user_role": matrix.USER_ROLE}
             # the key object as the proxy's combined-view lookup builds it: the key's columns and its team's
             team = next((t for t in matrix.TEAMS if t["team_id"] == columns.get("team_id")), None)
             if team is not None:
@@ -151,7 +154,10 @@ class Recorder:
             answer = _json(response)
             target = answer.get("upstream") if isinstance(answer, dict) else None
         provider = self.provider.call_count > provider_before
-        write = bool(db.writes) or (keys and _token_rows(db) != before_rows)
+        faults = sorted(set(self.support.HARNESS_FAULTS))
+        write = (
+            bool(db.writes) or any(_WRITE_FAULT.search(f) for f in faults) or (keys and _token_rows(db) != before_rows)
+        )
         ok = 200 <= response.status_code < 300
         if request.reveals is not None:
             ok = ok and request.reveals in response.text
@@ -162,7 +168,7 @@ class Recorder:
             "provider": provider,
             "write": write,
             "admitted": upstream or provider or write or ok,
-            "faults": sorted(set(self.support.HARNESS_FAULTS)),
+            "faults": faults,
             "detail": response.text[:160] if not (upstream or ok) else "",
         }
 
@@ -305,9 +311,9 @@ def classify(config: matrix.Config, request: matrix.Request, master: dict[str, A
 class _WriteTrackingStandIn:
     """The database stand-in, noting each write method the handler asks of LiteLLM's ``PrismaClient``.
 
-    The stand-in models reads; a key write (``delete_data``, ``update_data`` ...) is asked of the client only
-    after the handler's owner checks passed, which is what the recorder needs to know (the request is then a
-    harness fault and an HTTP 500, but an admitted one).
+    The stand-in models reads; a key write (``delete_data``, ``update_data``, the deleted-keys table's
+    ``create_many`` ...) is asked for only after the handler's owner checks passed, which is what the recorder
+    needs to know (the request is then a harness fault and an HTTP 500 or 400, but an admitted one).
     """
 
     WRITES = ("delete_data", "update_data", "insert_data")
@@ -320,6 +326,10 @@ class _WriteTrackingStandIn:
         if name in self.WRITES:
             self.writes.append(name)
         return getattr(self._inner, name)
+
+
+_WRITE_FAULT = re.compile(r"\b(create_many|update_many|delete_many|update_data|delete_data|insert_data)\b")
+"""A write the stand-in does not model: asked for only after the handler's owner checks let the request through."""
 
 
 def _token_rows(db: Any) -> list[dict[str, Any]]:
