@@ -410,6 +410,10 @@ class Table:
         values.update(dict.fromkeys(self.model.relations))
         for name, wanted in (include or {}).items():
             relation = self.model.relations.get(name)
+            if relation is not None and relation.is_list and not relation.relation_fields:
+                if wanted:
+                    values[name] = self._related_rows(row, relation)
+                continue
             if relation is None or not relation.relation_fields:
                 raise NotImplementedError(harness_fault(f"{self.model.name}: include of {name!r} is not modelled"))
             if wanted:
@@ -420,6 +424,20 @@ class Table:
                 if values[name] is not None:
                     values[name] = related._record(values[name], None)
         return Record(**values)
+
+    def _related_rows(self, row: dict[str, Any], relation: Column) -> list[Record]:
+        """A one-to-many relation (``memberships Membership[]``): the related rows whose foreign key, declared on
+        their side (``@relation(fields: [...], references: [...])`` back to this model), points at ``row``."""
+        related = self._db.table(relation.type)
+        back = [c for c in related.model.relations.values() if c.type == self.model.name and c.relation_fields]
+        if len(back) != 1:
+            raise NotImplementedError(harness_fault(f"{self.model.name}: include of {relation.name!r} is not modelled"))
+        pairs = list(zip(back[0].relation_fields, back[0].relation_references, strict=True))
+        return [
+            related._record(other, None)
+            for other in related.rows
+            if all(other[mine] is not None and other[mine] == row[theirs] for mine, theirs in pairs)
+        ]
 
 
 class Database:
