@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[2])]
 
-import matrix  # noqa: E402 - after the path
+import authz_matrix as matrix  # noqa: E402 - after the path
 
 AUTH_VALUES = ("off", "on", "unset", "any")
 _KEYS = ("surface", "auth", "caller")

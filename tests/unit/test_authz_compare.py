@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from authz.authz_matrix import CALLERS, CONFIGS, SURFACES, auth_class, size
 from authz.compare import (
     Opening,
     OpensError,
@@ -23,7 +24,6 @@ from authz.compare import (
     widened,
 )
 from authz.compare import main as compare_main
-from authz.matrix import CALLERS, CONFIGS, SURFACES, auth_class, size
 from authz.mutate import MUTATION, MutationError, mutate
 from hypothesis import given
 from hypothesis import strategies as st

@@ -41,6 +41,9 @@ class Caller:
     columns: dict[str, Any] = field(default_factory=dict)
     restricted: bool = False
     """Whether the control request must refuse it (blocked, expired, over budget, limited ...)."""
+    reason: str = ""
+    """For a restricted caller: a regular expression the refusal must match (case-insensitive), so a refusal
+    for another cause (a team the database stand-in did not find) is a harness error, not a pass."""
 
 
 @dataclass(frozen=True)
@@ -77,30 +80,51 @@ NO_KEY = "no-key"
 _DAY = 86400
 
 CALLERS: tuple[Caller, ...] = (
-    Caller(NO_KEY, None, restricted=True),
+    Caller(NO_KEY, None, restricted=True, reason="no api key"),
     Caller(MASTER, "MASTER"),  # the recorder puts the proxy's master key here
     Caller("valid", "sk-authz-valid-000001", {"user_id": "u-valid", "key_alias": "a-valid"}),
-    Caller("blocked", "sk-authz-blocked-00002", {"user_id": "u-blocked", "blocked": True}, restricted=True),
+    Caller(
+        "blocked",
+        "sk-authz-blocked-00002",
+        {"user_id": "u-blocked", "blocked": True},
+        restricted=True,
+        reason="key is blocked",
+    ),
     Caller(
         "blocked-team",
         "sk-authz-bteam-000003",
         {"user_id": "u-bteam", "team_id": "team-blocked"},
         restricted=True,
+        reason="team=team-blocked is blocked",
     ),
     Caller(
         "over-budget",
         "sk-authz-budget-00004",
         {"user_id": "u-budget", "spend": 10.0, "max_budget": 1.0},
         restricted=True,
+        reason="budget",
     ),
-    Caller("model-limited", "sk-authz-models-00005", {"user_id": "u-models", "models": [MODEL_OTHER]}, restricted=True),
+    Caller(
+        "model-limited",
+        "sk-authz-models-00005",
+        {"user_id": "u-models", "models": [MODEL_OTHER]},
+        restricted=True,
+        reason="model",
+    ),
     Caller(
         "route-limited",
         "sk-authz-routes-00006",
         {"user_id": "u-routes", "allowed_routes": ["/embeddings"]},
         restricted=True,
+        reason="not allowed to call (this )?route",
     ),
-    Caller("expired", "sk-authz-expired-0007", {"user_id": "u-expired", "expires": -_DAY}, restricted=True),
+    Caller(
+        "expired",
+        "sk-authz-expired-0007",
+        {"user_id": "u-expired", "expires": -_DAY},
+        restricted=True,
+        reason="expired",
+    ),
     Caller("other-user", "sk-authz-other-000008", {"user_id": "u-other"}),
     Caller("other-team", "sk-authz-teamb-000009", {"user_id": "u-teamb", "team_id": "team-b"}),
     Caller("user-id-empty", "sk-authz-uidempty-010", {"user_id": ""}),
