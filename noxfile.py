@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ nox.options.sessions = [
     "isolation(1.81.0)",
     # The real proxy for 0010's three meanings of an unset `auth` and its base/+1.84/+1.105 variants; every
     # pin with `nox -s e2e`.
+    "authz",
     "e2e(1.81.0)",
     "e2e(1.84.0)",
     "e2e(1.110.2)",
@@ -381,6 +383,82 @@ def e2e(session: nox.Session, pin: str) -> None:
         "-ra",
         *session.posargs,
     )
+
+
+# The suite's self-test (a deliberately widening change must be reported) runs on these pins.
+AUTHZ_SELF_TEST_PINS = ("1.84.0",)
+
+
+@nox.session(python="3.11")
+@nox.parametrize("pin", [nox.param(p, id=p) for p in PINS])
+def authz(session: nox.Session, pin: str) -> None:
+    """The authorization-differential suite: patched access must not exceed unpatched access plus ``Opens:``.
+
+    Records the matrix of tests/authz (configs x requests x methods x callers, real virtual keys) on the
+    unpatched pin, applies the set (fuzz 0), records it again and compares (tests/authz/compare.py). On
+    AUTHZ_SELF_TEST_PINS it then proves the suite can fail: the set is applied again with 0010's method check
+    dropped (tests/authz/mutate.py), and the comparison must name the requests that opens. Writes
+    reports/PIN-authz.json.
+    """
+    started = time.monotonic()
+    _install_pin(session, pin)
+    tmp = Path(session.create_tmp())
+    REPORTS.mkdir(exist_ok=True)
+    session.run("python", "apply_patches.py", "revert", silent=True, success_codes=[0, 1])
+    unpatched = tmp / "authz-unpatched.json"
+    session.run("python", "tests/authz/record.py", "--out", str(unpatched))
+    applied = tmp / "authz-apply.json"
+    _apply_json(session, applied)
+    patched = tmp / "authz-patched.json"
+    session.run("python", "tests/authz/record.py", "--out", str(patched))
+    report = REPORTS / f"{pin}-authz.json"
+    compare = ["python", "tests/authz/compare.py", "--unpatched", str(unpatched), "--applied", str(applied)]
+    session.run(
+        *compare, "--patched", str(patched), "--patches", str(PATCHES), "--out", str(report), success_codes=[0, 1]
+    )
+    result = json.loads(report.read_text(encoding="utf-8"))
+    if pin in AUTHZ_SELF_TEST_PINS:
+        session.run("python", "apply_patches.py", "revert", silent=True)
+        mutated_dir = tmp / "patches-widened"
+        out = session.run(
+            *("python", "tests/authz/mutate.py", "--patches", str(PATCHES), "--applied", str(applied)),
+            *("--out", str(mutated_dir)),
+            silent=True,
+        )
+        expect = [line for line in str(out).splitlines() if line.strip()]
+        mutated_apply = tmp / "authz-apply-widened.json"
+        _apply_json(session, mutated_apply, "--patches", str(mutated_dir))
+        mutated = tmp / "authz-widened.json"
+        session.run("python", "tests/authz/record.py", "--out", str(mutated))
+        session.run(
+            *compare,
+            *(
+                "--patched",
+                str(mutated),
+                "--patches",
+                str(mutated_dir),
+                "--out",
+                str(tmp / "authz-widened-report.json"),
+            ),
+            *(f"--expect-violations={text}" for text in expect),
+        )
+        result["self_test"] = {"mutation": "0010 method check dropped", "reported": expect}
+    result["wall_seconds"] = round(time.monotonic() - started, 1)
+    report.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    problems = [*result["harness_problems"], *(f"widened: {v}" for v in result["violations"])]
+    _fail(session, problems)
+    session.log(f"authz({pin}): {result['size']} no widening beyond the declared openings ({result['wall_seconds']}s)")
+
+
+def _apply_json(session: nox.Session, out: Path, *args: str) -> None:
+    """Apply the set strictly (fuzz 0) and keep ``apply_patches.py --json``'s answer in ``out``."""
+    text = session.run(
+        "python", "apply_patches.py", "--json", "--max-fuzz", "0", *args, silent=True, success_codes=[0, 1, 2]
+    )
+    out.write_text(str(text), encoding="utf-8")
+    doc = json.loads(str(text))
+    if not doc.get("ok"):
+        session.error(f"applying the patch set failed: {doc.get('problems') or doc.get('error')}")
 
 
 @nox.session(python="3.11")

@@ -54,6 +54,7 @@ KNOWN_KEYS = (
     "Forwarded",
     "Applied-Upstream",
     "Affects",
+    "Opens",
     "Test",
     "Last-Update",
     "Author",
@@ -61,7 +62,10 @@ KNOWN_KEYS = (
     "Reviewed-By",
     "Acked-By",
 )
-"""Header keys sitepatch understands; ``Bug-*`` and ``X-*`` keys are accepted as well."""
+"""Header keys sitepatch understands; ``Bug-*`` and ``X-*`` keys are accepted as well.
+
+``Opens`` declares the requests a patch intentionally admits that the unpatched proxy refused (read by the
+authorization-differential suite, ``tests/authz/compare.py``, which defines its grammar)."""
 
 MAX_LINE_BYTES = 1 << 20
 """Longest line accepted in a patch file. Longer lines are refused rather than held in memory many times."""

@@ -98,6 +98,8 @@ class Model:
     name: str
     columns: dict[str, Column] = field(default_factory=dict)
     relations: dict[str, Column] = field(default_factory=dict)
+    compound: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Compound unique keys (``@@id([a, b])``, ``@@unique([a, b])``) by Prisma's name for them, ``a_b``."""
 
     @property
     def unique(self) -> set[str]:
@@ -140,8 +142,13 @@ def schema() -> dict[str, Model]:
         model = Model(name)
         for raw in body.splitlines():
             line = raw.split("//", 1)[0].strip()
+            compound = re.match(r"^@@(?:id|unique)\(\[([^\]]*)\]", line)
+            if compound is not None:
+                names = tuple(n.strip() for n in compound.group(1).split(","))
+                model.compound["_".join(names)] = names
+                continue
             matched = _FIELD.match(line)
-            if matched is None:  # empty, or a block attribute (@@index, @@map ...)
+            if matched is None:  # empty, or another block attribute (@@index, @@map ...)
                 continue
             column_name, type_name, is_list, optional, attributes = matched.groups()
             column = Column(
@@ -225,8 +232,7 @@ class Table:
         return created
 
     async def find_unique(self, where: dict[str, Any], include: dict[str, bool] | None = None) -> Record | None:
-        self._check_unique(where)
-        row = self.row(**where)
+        row = self.row(**self._unique_where(where))
         return None if row is None else self._record(row, include)
 
     async def find_first(
@@ -257,8 +263,7 @@ class Table:
         return [self._record(row, include) for row in rows]
 
     async def delete(self, where: dict[str, Any], include: dict[str, bool] | None = None) -> Record:
-        self._check_unique(where)
-        row = self.row(**where)
+        row = self.row(**self._unique_where(where))
         if row is None:
             raise RecordNotFoundError(
                 "An operation failed because it depends on one or more records that were required but not found. Record to delete does not exist."
@@ -270,10 +275,10 @@ class Table:
         self, where: dict[str, Any], data: dict[str, dict[str, Any]], include: dict[str, bool] | None = None
     ) -> Record:
         """Update the row ``where`` names with ``data["update"]``, or insert ``data["create"]`` if there is none."""
-        self._check_unique(where)
+        flat = self._unique_where(where)
         if set(data) != {"create", "update"}:
             raise NotImplementedError(harness_fault(f"{self.model.name}.upsert: data needs 'create' and 'update'"))
-        row = self.row(**where)
+        row = self.row(**flat)
         if row is None:
             return self._record(self._insert(data["create"]), include)
         return self._record(self._update(row, data["update"]), include)
@@ -282,8 +287,7 @@ class Table:
         self, where: dict[str, Any], data: dict[str, Any], include: dict[str, bool] | None = None
     ) -> Record | None:
         """Update the row ``where`` names; ``None`` if there is none (prisma-client-py's ``update``)."""
-        self._check_unique(where)
-        row = self.row(**where)
+        row = self.row(**self._unique_where(where))
         return None if row is None else self._record(self._update(row, data), include)
 
     async def update_many(self, where: dict[str, Any], data: dict[str, Any]) -> int:
@@ -377,6 +381,17 @@ class Table:
                 harness_fault(f"{self.model.name}: no column(s) {sorted(unknown)} (relations are not modelled)")
             )
 
+    def _unique_where(self, where: dict[str, Any]) -> dict[str, Any]:
+        """``where`` of a unique query as column filters: one unique column, or one compound key
+        (``{"user_id_team_id": {"user_id": ..., "team_id": ...}}``)."""
+        if len(where) == 1:
+            ((name, value),) = where.items()
+            names = self.model.compound.get(name)
+            if names is not None and isinstance(value, dict) and set(value) == set(names):
+                return dict(value)
+        self._check_unique(where)
+        return where
+
     def _check_unique(self, where: dict[str, Any]) -> None:
         if len(where) != 1 or not set(where) <= self.model.unique:
             raise ValueError(
@@ -416,6 +431,10 @@ class Table:
         values.update(dict.fromkeys(self.model.relations))
         for name, wanted in (include or {}).items():
             relation = self.model.relations.get(name)
+            if relation is not None and relation.is_list and not relation.relation_fields:
+                if wanted:
+                    values[name] = self._related_rows(row, relation)
+                continue
             if relation is None or not relation.relation_fields:
                 raise NotImplementedError(harness_fault(f"{self.model.name}: include of {name!r} is not modelled"))
             if wanted:
@@ -426,6 +445,20 @@ class Table:
                 if values[name] is not None:
                     values[name] = related._record(values[name], None)
         return Record(**values)
+
+    def _related_rows(self, row: dict[str, Any], relation: Column) -> list[Record]:
+        """A one-to-many relation (``memberships Membership[]``): the related rows whose foreign key, declared on
+        their side (``@relation(fields: [...], references: [...])`` back to this model), points at ``row``."""
+        related = self._db.table(relation.type)
+        back = [c for c in related.model.relations.values() if c.type == self.model.name and c.relation_fields]
+        if len(back) != 1:
+            raise NotImplementedError(harness_fault(f"{self.model.name}: include of {relation.name!r} is not modelled"))
+        pairs = list(zip(back[0].relation_fields, back[0].relation_references, strict=True))
+        return [
+            related._record(other, None)
+            for other in related.rows
+            if all(other[mine] is not None and other[mine] == row[theirs] for mine, theirs in pairs)
+        ]
 
 
 class Database:
