@@ -40,6 +40,24 @@ def refuse(mock: respx.MockRouter, url: str = STREAM_URL) -> respx.Route:
     )
 
 
+def refusals() -> tuple[type[Exception], ...]:
+    """What a refused Gemini stream raises: BadRequestError, or, where the release opens the stream only at
+    the first chunk (1.80.10), the MidStreamFallbackError (a ServiceUnavailableError) that wraps it."""
+    import litellm
+
+    return (litellm.BadRequestError, litellm.ServiceUnavailableError)
+
+
+def proxy_error_message(response: Any) -> str:
+    """The error message of a proxy answer: its JSON body, or the ``data:`` event of a stream already begun."""
+    if response.headers.get("content-type", "").startswith("application/json"):
+        return str(response.json()["error"]["message"])
+    events = [json.loads(line[len("data:") :]) for line in response.text.splitlines() if line.startswith("data:")]
+    errors = [event["error"]["message"] for event in events if isinstance(event, dict) and "error" in event]
+    assert errors, response.text
+    return str(errors[0])
+
+
 def assert_reported_as_text(message: str) -> None:
     assert ERROR_TEXT in message, message
     assert "b'" not in message, message
@@ -82,11 +100,10 @@ def test_async_streaming_error_is_the_provider_text():
 
     with respx.mock(assert_all_called=False) as mock:
         route = refuse(mock)
-        with pytest.raises(litellm.BadRequestError) as raised:
+        with pytest.raises(refusals()) as raised:
             run(call())
         assert route.call_count == 1
 
-    assert raised.value.status_code == 400
     assert_reported_as_text(str(raised.value))
 
 
@@ -94,7 +111,7 @@ def test_async_streaming_and_non_streaming_errors_carry_the_same_body():
     """The same refusal without streaming was always reported as text: the streaming one now carries it alike.
 
     (The two name the provider differently, ``Vertex_ai_betaException`` and ``GeminiException``, in every
-    release: only what follows the name is compared.)
+    release, and 1.80.10 wraps the streaming one: the body that follows the name is compared.)
     """
     import litellm
 
@@ -108,11 +125,13 @@ def test_async_streaming_and_non_streaming_errors_carry_the_same_body():
         refuse(mock, STREAM_URL)
         with pytest.raises(litellm.BadRequestError) as plain:
             run(litellm.acompletion(**request(stream=False)))
-        with pytest.raises(litellm.BadRequestError) as stream:
+        with pytest.raises(refusals()) as stream:
             run(streamed())
 
     assert_reported_as_text(str(plain.value))
-    assert str(stream.value).split(" - ", 1)[1] == str(plain.value).split(" - ", 1)[1]
+    body = str(plain.value).split(" - ", 1)[1]
+    assert body in str(stream.value), str(stream.value)
+    assert "b'" not in str(stream.value), str(stream.value)
 
 
 @pytest.fixture
@@ -139,5 +158,6 @@ def test_proxy_streaming_error_message_is_the_provider_text(gemini_proxy):
         )
         assert route.call_count >= 1, response.text
 
-    assert response.status_code == 400, response.text
-    assert_reported_as_text(response.json()["error"]["message"])
+    # 400, or on 1.80.10 an error event in a stream already answered with 200
+    assert response.status_code in (200, 400), response.text
+    assert_reported_as_text(proxy_error_message(response))
