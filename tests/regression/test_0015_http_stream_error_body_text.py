@@ -10,7 +10,8 @@ The handlers that keep a ``str(response.read())`` of their own after ``client.po
 (LangGraph, SageMaker, Bedrock AgentCore, the OpenAI-like handler behind maritalk, Gemini's synchronous
 stream) never reach it for a refused request: their client is always LiteLLM's ``HTTPHandler`` /
 ``AsyncHTTPHandler``, whose ``post`` raises the ``HTTPStatusError`` first. What their callers see is
-that error's body, the one this patch turns into text: ``test_sibling_streaming_error_is_reported_as_text``.
+that error's body, the one this patch turns into text: ``test_sibling_streaming_error_is_reported_as_text``
+and ``test_sibling_async_streaming_error_is_reported_as_text``.
 """
 
 from __future__ import annotations
@@ -134,7 +135,36 @@ def test_sibling_streaming_error_is_reported_as_text(
         assert route.call_count >= 1
 
     message = str(raised.value)
-    assert f"{provider}" in message, message
+    assert provider in message, message
+    assert body in message, message
+    assert "b'" not in message, message
+
+
+# Their asynchronous streams too (maritalk's is test_provider_streaming_error_is_reported_as_text; SageMaker's
+# async stream reads the body itself and was always text; Gemini's async stream is patch 0019's).
+ASYNC_SIBLINGS = [param for param in SIBLINGS if param.id in {"langgraph", "bedrock agentcore"}]
+
+
+@pytest.mark.parametrize(("params", "url", "provider", "body"), ASYNC_SIBLINGS)
+def test_sibling_async_streaming_error_is_reported_as_text(params: dict[str, str], url: str, provider: str, body: str):
+    """A refused asynchronous stream of these providers reports the provider's body as text."""
+    import litellm
+
+    async def call() -> None:
+        response = await litellm.acompletion(messages=[{"role": "user", "content": "hello"}], stream=True, **params)
+        async for _ in response:
+            pass
+
+    with respx.mock(assert_all_called=False) as mock:
+        route = mock.post(url__startswith=url).respond(
+            400, content=body.encode(), headers={"content-type": "application/json"}
+        )
+        with pytest.raises((litellm.APIConnectionError, litellm.BadRequestError)) as raised:
+            run(call())
+        assert route.call_count >= 1
+
+    message = str(raised.value)
+    assert provider in message, message
     assert body in message, message
     assert "b'" not in message, message
 
