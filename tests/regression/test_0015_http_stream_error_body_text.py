@@ -5,6 +5,13 @@ body bytes in the ``HTTPStatusError``'s ``message``/``text``, which LiteLLM's ex
 renders as ``b'...'``, and which ``mask_sensitive_info`` (str only) does not mask. The tests drive the
 real handler (``AsyncHTTPHandler``/``HTTPHandler``) and a provider whose streaming call lets that error
 through to the mapping (``maritalk``, via ``litellm.acompletion``); the provider's HTTP is stood in for.
+
+The handlers that keep a ``str(response.read())`` of their own after ``client.post(..., stream=True)``
+(LangGraph, SageMaker, Bedrock AgentCore, the OpenAI-like handler behind maritalk, Gemini's synchronous
+stream) never reach it for a refused request: their client is always LiteLLM's ``HTTPHandler`` /
+``AsyncHTTPHandler``, whose ``post`` raises the ``HTTPStatusError`` first. What their callers see is
+that error's body, the one this patch turns into text: ``test_sibling_streaming_error_is_reported_as_text``
+and ``test_sibling_async_streaming_error_is_reported_as_text``.
 """
 
 from __future__ import annotations
@@ -51,6 +58,114 @@ def test_provider_streaming_error_is_reported_as_text():
 
     message = str(raised.value)
     assert f"MaritalkException - {ERROR_TEXT}" in message, message
+    assert "b'" not in message, message
+
+
+AWS = {
+    "aws_access_key_id": "AKIDSITEPATCHTEST",
+    "aws_secret_access_key": "sitepatch-test",
+    "aws_region_name": "us-east-1",
+}
+AGENT_ARN = "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/agent-9"
+GEMINI_ERROR_TEXT = json.dumps(
+    {"error": {"code": 400, "message": "Invalid JSON payload.", "status": "INVALID_ARGUMENT"}}, indent=2
+)
+SIBLINGS = [
+    # (request, URL the provider is called at, the provider's name in the mapped error, the error body)
+    pytest.param(
+        {"model": "langgraph/agent-9", "api_base": "https://langgraph.sitepatch.test", "api_key": "lg-test-key"},
+        "https://langgraph.sitepatch.test/runs/stream",
+        "LanggraphException",
+        ERROR_TEXT,
+        id="langgraph",
+    ),
+    pytest.param(
+        {"model": "maritalk/sabia-9", "api_base": API_BASE, "api_key": "maritalk-test-key"},
+        f"{API_BASE}/chat/completions",
+        "MaritalkException",
+        ERROR_TEXT,
+        id="openai_like (maritalk)",
+    ),
+    pytest.param(
+        {"model": "sagemaker/endpoint-9", **AWS},
+        "https://runtime.sagemaker.us-east-1.amazonaws.com/endpoints/endpoint-9/",
+        "SagemakerException",
+        ERROR_TEXT,
+        id="sagemaker",
+    ),
+    pytest.param(
+        {"model": f"bedrock/agentcore/{AGENT_ARN}", **AWS},
+        "https://bedrock-agentcore.us-east-1.amazonaws.com/runtimes/",
+        "BedrockException",
+        ERROR_TEXT,
+        id="bedrock agentcore",
+    ),
+    pytest.param(
+        {"model": "gemini/gemini-2.0-flash", "api_key": "gemini-test-key"},
+        "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash:streamGenerateContent",
+        "Vertex_ai_betaException",
+        GEMINI_ERROR_TEXT,
+        id="gemini",
+    ),
+]
+
+
+@pytest.mark.parametrize(("params", "url", "provider", "body"), SIBLINGS)
+def test_sibling_streaming_error_is_reported_as_text(
+    params: dict[str, str], url: str, provider: str, body: str, monkeypatch: pytest.MonkeyPatch
+):
+    """A refused synchronous stream of each of these providers reports the provider's body as text."""
+    import litellm
+    from _isolation import CALLBACK_LISTS
+
+    # A first Gemini call imports LiteLLM's context-caching module, whose module-level Cache() adds "cache"
+    # to the callback lists: give the test its own copies.
+    for name in CALLBACK_LISTS:
+        entries = getattr(litellm, name, None)
+        if isinstance(entries, list):
+            monkeypatch.setattr(litellm, name, list(entries))
+
+    with respx.mock(assert_all_called=False) as mock:
+        route = mock.post(url__startswith=url).respond(
+            400, content=body.encode(), headers={"content-type": "application/json"}
+        )
+        with pytest.raises((litellm.APIConnectionError, litellm.BadRequestError)) as raised:
+            for _ in litellm.completion(messages=[{"role": "user", "content": "hello"}], stream=True, **params):
+                pass
+        assert route.call_count >= 1
+
+    message = str(raised.value)
+    assert provider in message, message
+    assert body in message, message
+    assert "b'" not in message, message
+
+
+# Their asynchronous streams too (maritalk's is test_provider_streaming_error_is_reported_as_text; SageMaker's
+# async stream reads the body itself and was always text; Gemini's async stream is patch 0019's).
+ASYNC_SIBLINGS = [param for param in SIBLINGS if param.id in {"langgraph", "bedrock agentcore"}]
+
+
+@pytest.mark.parametrize(("params", "url", "provider", "body"), ASYNC_SIBLINGS)
+def test_sibling_async_streaming_error_is_reported_as_text(params: dict[str, str], url: str, provider: str, body: str):
+    """A refused asynchronous stream of these providers reports the provider's body as text."""
+    import litellm
+
+    async def call() -> None:
+        response = await litellm.acompletion(messages=[{"role": "user", "content": "hello"}], stream=True, **params)
+        async for _ in response:
+            pass
+
+    with respx.mock(assert_all_called=False) as mock:
+        route = mock.post(url__startswith=url).respond(
+            400, content=body.encode(), headers={"content-type": "application/json"}
+        )
+        with pytest.raises((litellm.APIConnectionError, litellm.BadRequestError)) as raised:
+            run(call())
+        assert route.call_count >= 1
+
+    message = str(raised.value)
+    assert provider in message, message
+    assert body in message, message
     assert "b'" not in message, message
 
 
