@@ -57,6 +57,13 @@ class Request:
     body: dict[str, Any] | None = None
     reveals: str | None = None
     """A text whose presence in a 2xx answer means the request was served (a target key's alias)."""
+    target: str | None = None
+    """What the request acts on when its path does not say (the victim key in a body): part of the case's name."""
+
+    @property
+    def name(self) -> str:
+        """The request as the recordings and violations name it: its path, and its target if the body holds it."""
+        return self.path if self.target is None else f"{self.path} [{self.target}]"
 
 
 @dataclass(frozen=True)
@@ -196,9 +203,17 @@ def _key_requests() -> tuple[Request, ...]:
         key, alias = victim.key, victim.columns["key_alias"]
         out += [
             Request(f"/key/info?key={key}", ("GET",), surface=KEY_INFO, reveals=alias),
-            Request("/v2/key/info", ("POST",), surface=KEY_INFO, body={"keys": [key]}, reveals=alias),
-            Request("/key/delete", ("POST",), surface=KEY_WRITE, body={"keys": [key]}),
-            Request("/key/update", ("POST",), surface=KEY_WRITE, body={"key": key, "metadata": {"authz": "x"}}),
+            Request(
+                "/v2/key/info", ("POST",), surface=KEY_INFO, body={"keys": [key]}, reveals=alias, target=victim.name
+            ),
+            Request("/key/delete", ("POST",), surface=KEY_WRITE, body={"keys": [key]}, target=victim.name),
+            Request(
+                "/key/update",
+                ("POST",),
+                surface=KEY_WRITE,
+                body={"key": key, "metadata": {"authz": "x"}},
+                target=victim.name,
+            ),
             Request(f"/key/{key}/regenerate", ("POST",), surface=KEY_WRITE, body={}),
         ]
     return tuple(out)

@@ -282,7 +282,7 @@ class Recorder:
                         out.append(
                             {
                                 "config": config.name,
-                                "request": request.path,
+                                "request": request.name,
                                 "method": method,
                                 "caller": caller.name,
                                 "surface": surface,

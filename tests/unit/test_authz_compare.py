@@ -305,3 +305,8 @@ def test_a_mutation_that_changes_nothing_fails(tmp_path: Path) -> None:
         mutate(ROOT / "patches", ["0010-pass-through-subpath-auth.diff"], tmp_path / "m")  # base: no method check
     with pytest.raises(MutationError, match="not applied"):
         mutate(ROOT / "patches", ["0012-key-info-owner-without-user-id.diff"], tmp_path / "m")
+
+
+def test_every_case_of_the_matrix_has_its_own_name() -> None:
+    names = [(c.name, r.name, m) for c in CONFIGS for r in c.requests for m in r.methods]
+    assert len(names) == len(set(names))
