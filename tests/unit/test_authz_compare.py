@@ -118,7 +118,12 @@ def test_the_0010_variants_declare_their_sub_path_opening() -> None:
         # unset means "no auth" only before 1.84: only the variants up to 1.83 open unset sub-paths
         unset = Opening("pass-through-subpath", "unset", "any", path.name) in opened
         assert unset == (
-            path.name in {"0010-pass-through-subpath-auth.diff", "0010-pass-through-subpath-auth+1.83.14.diff"}
+            path.name
+            in {
+                "0010-pass-through-subpath-auth.diff",
+                "0010-pass-through-subpath-auth+1.81.14.diff",
+                "0010-pass-through-subpath-auth+1.83.14.diff",
+            }
         )
 
 
