@@ -18,26 +18,14 @@ proxy admin can be used ..." on ``/unset/x/y``).
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
-from test_e2e_pass_through_auth import (
-    LAUNCHER,
-    MASTER_KEY,
-    STARTUP_TIMEOUT,
-    UNSET_AUTH_MEANS_REQUIRED,
-    _free_port,
-    _Upstream,
-)
+from _e2e import MASTER_KEY, Calls, bearer, running_proxy, serve_upstream
+from test_e2e_pass_through_auth import UNSET_AUTH_MEANS_REQUIRED
 
 CUSTOM_AUTH = Path(__file__).with_name("_custom_auth.py")
 PLAIN, MODEL_LIMITED, BLOCKED_TEAM = "sk-e2e-plain", "sk-e2e-model-limited", "sk-e2e-blocked-team"
@@ -45,15 +33,9 @@ RESTRICTED = (MODEL_LIMITED, BLOCKED_TEAM)
 
 
 @pytest.fixture(scope="module")
-def keyed_upstream() -> Iterator[tuple[str, list[tuple[str, str]]]]:
-    calls: list[tuple[str, str]] = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Upstream,), {"calls": calls}))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", calls
-    finally:
-        server.shutdown()
-        server.server_close()
+def keyed_upstream() -> Iterator[tuple[str, Calls]]:
+    with serve_upstream() as served:
+        yield served
 
 
 def _config(upstream_url: str) -> str:
@@ -83,52 +65,12 @@ def _config(upstream_url: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def keyed_proxy(
-    tmp_path_factory: pytest.TempPathFactory, keyed_upstream: tuple[str, list[tuple[str, str]]]
-) -> Iterator[httpx.Client]:
+def keyed_proxy(tmp_path_factory: pytest.TempPathFactory, keyed_upstream: tuple[str, Calls]) -> Iterator[httpx.Client]:
     work = tmp_path_factory.mktemp("e2e-keys")
     (work / "config.yaml").write_text(_config(keyed_upstream[0]), encoding="utf-8")
     shutil.copy(CUSTOM_AUTH, work / "custom_auth.py")
-    log = work / "proxy.log"
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "LITELLM_MASTER_KEY", "LITELLM_LICENSE"}}
-    env.update(
-        LITELLM_LOCAL_MODEL_COST_MAP="True",
-        LITELLM_TELEMETRY="False",
-        SITEPATCH_E2E_LIFETIME=str(int(STARTUP_TIMEOUT + 300)),
-        NO_PROXY="127.0.0.1,localhost",
-    )
-    command = [sys.executable, str(LAUNCHER), "--config", str(work / "config.yaml"), "--host", "127.0.0.1"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*command, "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=work
-        )
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=15.0, trust_env=False) as client:
-            while True:
-                if process.poll() is not None:
-                    pytest.fail(f"the proxy exited with {process.returncode}:\n{log.read_text()[-4000:]}")
-                try:
-                    if client.get("/health/liveliness").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"the proxy did not answer within {STARTUP_TIMEOUT}s:\n{log.read_text()[-4000:]}")
-                time.sleep(0.5)
-            yield client
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
-
-
-def _auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
+    with running_proxy(work) as client:
+        yield client
 
 
 def _forwarded(calls: list[tuple[str, str]], before: int, prefix: str) -> bool:
@@ -143,7 +85,7 @@ def restricted(keyed_proxy: httpx.Client, keyed_upstream: tuple[str, list[tuple[
     found = {}
     for key in (PLAIN, *RESTRICTED):
         before = len(calls)
-        response = keyed_proxy.post("/chat/completions", json=body, headers=_auth(key))
+        response = keyed_proxy.post("/chat/completions", json=body, headers=bearer(key))
         found[key] = response.status_code in {400, 401, 403} and not _forwarded(calls, before, "/provider")
     return found
 
@@ -169,7 +111,7 @@ def test_a_key_without_admin_rights_is_refused_on_a_subpath_of_an_unset_auth_end
     calls = keyed_upstream[1]
     for method in ("GET", "POST"):
         before = len(calls)
-        response = keyed_proxy.request(method, "/unset/x/y", headers=_auth(key))
+        response = keyed_proxy.request(method, "/unset/x/y", headers=bearer(key))
         assert not _forwarded(calls, before, "/unset"), (key, method, response.status_code, response.text)
         assert response.status_code in {400, 401, 403}, (key, method, response.status_code, response.text)
 
@@ -178,5 +120,5 @@ def test_the_master_key_is_forwarded_on_every_subpath(
     keyed_proxy: httpx.Client, keyed_upstream: tuple[str, list[tuple[str, str]]]
 ) -> None:
     for url in ("/unset/x", "/secure/x"):
-        response = keyed_proxy.get(url, headers=_auth(MASTER_KEY))
+        response = keyed_proxy.get(url, headers=bearer(MASTER_KEY))
         assert response.status_code == 200, (url, response.status_code, response.text)
