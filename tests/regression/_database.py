@@ -507,12 +507,12 @@ class Database:
         return result
 
     # Row locks taken inside a transaction (``SELECT 1 AS locked FROM "T" WHERE c = ANY($1::text[]) ... FOR
-    # UPDATE``, litellm/proxy/utils.py from 1.105): one row per locked row; one process holds no competing lock.
+    # UPDATE``, litellm/proxy/utils.py in 1.110.2): one row per locked row; one process holds no competing lock.
     _ROW_LOCK = re.compile(
         r'^SELECT 1 AS locked FROM "(?P<table>\w+)" WHERE (?P<column>\w+) = ANY\(\$1::text\[\]\) .*FOR UPDATE$'
     )
 
-    # The access-group key list kept in step with a key's writes (access_group_key_sync.py, from 1.97):
+    # The access-group key list kept in step with a key's writes (access_group_key_sync.py in 1.110.2):
     # attach a key to groups, detach it, repoint a regenerated key's old hash to its new one. Each is
     # ``UPDATE "LiteLLM_AccessGroupTable" SET "assigned_key_ids" = <expression> WHERE ... RETURNING
     # "access_group_id"``, told apart by the expression.
@@ -555,7 +555,7 @@ class Database:
         return [{"locked": 1} for row in table.rows if row.get(lock["column"]) in wanted]
 
     # A column rewritten from one value to another across a table (``UPDATE "T" SET "c" = $2 WHERE "c" = $1``:
-    # a regenerated key's owned managed resources, managed_resource_owner_sync.py from 1.105).
+    # a regenerated key's owned managed resources, managed_resource_owner_sync.py in 1.110.2).
     _REWRITE = re.compile(r'^UPDATE "(?P<table>\w+)" SET "(?P<column>\w+)" = \$2 WHERE "(?P=column)" = \$1$')
 
     async def execute_raw(self, query: str, *args: Any) -> int:

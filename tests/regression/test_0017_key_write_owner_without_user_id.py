@@ -15,7 +15,8 @@ Regenerating a virtual key is an enterprise feature on these versions: the proxy
 Each test first checks that the callers LiteLLM lets in keep their access (the owner with a real user
 id, the master key, the team admin of a team key without a user id), then that every other caller is
 refused: keys whose user id is ``""`` or None, and a key of another user, against keys whose user id is
-``""``, None or a real one. Which of those refusals the unpatched proxy misses depends on the version
+``""``, None or a real one; and, refused before any write path, a blocked key, a key allowed other routes
+only, and no key. Which of those refusals the unpatched proxy misses depends on the version
 (``""`` against ``""`` on every version; any caller against a key without a user id on ``/key/update`` up
 to 1.83.9); the patched proxy refuses them all.
 """
@@ -50,6 +51,9 @@ NONE_CALLER = "sk-regression-0017-none-caller"  # no user id
 OTHER_CALLER = "sk-regression-0017-other-caller"  # user-x, owns none of the targets
 OWNER_CALLER = "sk-regression-0017-owner-caller"  # user-c, owns OWNED
 TEAM_ADMIN_CALLER = "sk-regression-0017-team-admin"  # admin of TEAM
+BLOCKED_CALLER = "sk-regression-0017-blocked-caller"  # user id "", blocked
+ROUTE_LIMITED_CALLER = "sk-regression-0017-routes-caller"  # user id "", allowed only /chat/completions
+NO_KEY = ""  # no Authorization header
 
 # targets: one set per endpoint, so a write that goes through does not hide the next one
 TARGET_KINDS = {"empty": "", "none": None, "owned": "user-c"}
@@ -91,6 +95,10 @@ def proxy(monkeypatch: pytest.MonkeyPatch, prisma_client: PrismaClientStandIn) -
             # a key of no user (None, or "": an empty form field, a blank SSO claim) reaches the key
             # routes through its own allowed routes, as a management key does
             cache_key_auth(proxy_server, key, user_id=user_id, allowed_routes=["/key/*"])
+    add_virtual_key(prisma_client, BLOCKED_CALLER, user_id="", created_by="", blocked=True)
+    cache_key_auth(proxy_server, BLOCKED_CALLER, user_id="", allowed_routes=["/key/*"], blocked=True)
+    add_virtual_key(prisma_client, ROUTE_LIMITED_CALLER, user_id="", created_by="")
+    cache_key_auth(proxy_server, ROUTE_LIMITED_CALLER, user_id="", allowed_routes=["/chat/completions"])
     for endpoint in ("delete", "update", "regenerate"):
         for kind, user_id in TARGET_KINDS.items():
             key = _target(endpoint, kind)
@@ -119,21 +127,27 @@ def _row(prisma_client: PrismaClientStandIn, key: str) -> dict[str, Any] | None:
     return prisma_client.db.litellm_verificationtoken.row(token=_hashed(key))
 
 
+def _headers(caller: str) -> dict[str, str]:
+    return bearer(caller) if caller else {}
+
+
 def _delete(client: TestClient, caller: str, key: str) -> Any:
-    return client.post("/key/delete", json={"keys": [key]}, headers=bearer(caller))
+    return client.post("/key/delete", json={"keys": [key]}, headers=_headers(caller))
 
 
 def _update(client: TestClient, caller: str, key: str) -> Any:
     return client.post(
-        "/key/update", json={"key": key, "metadata": {"written-by": caller[-12:]}}, headers=bearer(caller)
+        "/key/update", json={"key": key, "metadata": {"written-by": caller[-12:]}}, headers=_headers(caller)
     )
 
 
 def _regenerate(client: TestClient, caller: str, key: str) -> Any:
-    return client.post(f"/key/{key}/regenerate", json={}, headers=bearer(caller))
+    return client.post(f"/key/{key}/regenerate", json={}, headers=_headers(caller))
 
 
-REFUSED_CALLERS = (EMPTY_CALLER, NONE_CALLER, OTHER_CALLER)
+# the callers this patch is about first, then those the proxy refuses before any write path (they must stay
+# refused)
+REFUSED_CALLERS = (EMPTY_CALLER, NONE_CALLER, OTHER_CALLER, BLOCKED_CALLER, ROUTE_LIMITED_CALLER, NO_KEY)
 
 
 def _refusals(client: TestClient, prisma_client: PrismaClientStandIn, endpoint: str, call: Any) -> list[str]:
@@ -146,7 +160,9 @@ def _refusals(client: TestClient, prisma_client: PrismaClientStandIn, endpoint: 
             response = call(client, caller, key)
             after = _row(prisma_client, key)
             if response.status_code < 400 or after != before:
-                admitted.append(f"{caller} -> {kind} target: HTTP {response.status_code} {response.text[:120]}")
+                admitted.append(
+                    f"{caller or 'no key'} -> {kind} target: HTTP {response.status_code} {response.text[:120]}"
+                )
     return admitted
 
 
