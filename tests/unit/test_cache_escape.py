@@ -16,11 +16,11 @@ import pytest
 from fakeindex import FakeIndex, make_wheel, serve
 
 from fakesite import SOURCE, make_diff, write_patch
+from sitepatch import remote
 from sitepatch.cli import main
 from sitepatch.errors import TargetError
 from sitepatch.evidence import EvidenceTask, plan_tasks, run_tasks
 from sitepatch.parse import load_patches
-from sitepatch.remote import wheel_filename_problem
 
 FIXED = SOURCE.replace(b"line 20\n", b"line 20 fixed\n")
 
@@ -97,7 +97,7 @@ def test_a_wheel_file_name_that_is_not_a_plain_basename_is_refused_and_nothing_i
     ],
 )
 def test_only_plain_wheel_file_names_pass(name: str, ok: bool) -> None:
-    assert (wheel_filename_problem(name) is None) is ok
+    assert (remote.wheel_filename_problem(name) is None) is ok
 
 
 # -- 4. evidence: a sweep document's version is a path inside the work dir, always -----------------------
@@ -153,8 +153,15 @@ BAD_VERSIONS = [
 
 @pytest.mark.parametrize("version", BAD_VERSIONS)
 def test_a_sweep_version_that_is_a_path_is_refused_by_evidence_and_nothing_is_removed(
-    repo: Path, tmp_path: Path, precious: Path, capsys: pytest.CaptureFixture[str], version: str
+    repo: Path,
+    tmp_path: Path,
+    precious: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    version: str,
 ) -> None:
+    ran = Runner()
+    monkeypatch.setattr(subprocess, "run", lambda command, **_: ran(command, tmp_path))  # never uv, never pytest
     version = version.replace("{precious}", str(precious))
     sweep = tmp_path / "sweep.json"
     sweep.write_text(json.dumps(sweep_document(version)))
@@ -171,6 +178,7 @@ def test_a_sweep_version_that_is_a_path_is_refused_by_evidence_and_nothing_is_re
     assert "PEP 440" in message
     assert (precious / "keep.txt").read_bytes() == b"precious\n"
     assert not (tmp_path / "work").exists()
+    assert ran.commands == []
 
 
 def test_a_paired_version_that_is_not_a_version_is_refused(repo: Path, tmp_path: Path) -> None:
