@@ -180,8 +180,11 @@ def plan_tasks(document: Mapping[str, Any], *, only: Sequence[str] = ()) -> list
             seen.add(row["group"])
             reasons.setdefault(row["version"], []).append(f"group {row['group']} representative")
     for number, runs in document.get("ranges", {}).items():
-        for run in runs:
+        for k, run in enumerate(runs):
             for end in {run["first"], run["last"]}:
+                if end not in rows:
+                    msg = f"ranges.{number}[{k}]: {end!r} is not the version of any release row"
+                    raise ValueError(msg)
                 reasons.setdefault(end, []).append(f"{number} {run['status']} range end")
     tasks = []
     for version, why in reasons.items():

@@ -186,6 +186,14 @@ def test_a_paired_version_that_is_not_a_version_is_refused(repo: Path, tmp_path:
         plan_tasks(sweep_document("1.0", {"demo-extra": "0.3 --index-url http://evil"}))
 
 
+def test_a_range_end_without_its_release_row_is_refused() -> None:
+    document = sweep_document("1.0")
+    document["ranges"] = {"0001": [{"status": "applies", "first": "1.0", "last": "../../precious"}]}
+
+    with pytest.raises(ValueError, match=r"ranges\.0001\[0\]: '\.\./\.\./precious' is not the version"):
+        plan_tasks(document)
+
+
 @pytest.mark.parametrize("version", BAD_VERSIONS)
 def test_a_task_built_by_hand_cannot_reach_outside_the_work_dir(
     repo: Path, tmp_path: Path, precious: Path, version: str
