@@ -40,7 +40,7 @@ from typing import Any
 
 from sitepatch._jsonload import loads
 from sitepatch._record import frozen
-from sitepatch.disk import DiskReader, FileState, file_digest, read_manifest
+from sitepatch.disk import STATE_LINK_WAY_OUT, DiskReader, FileState, file_digest, read_manifest, state_problems
 from sitepatch.errors import InterruptedRunError, LockBusyError, ManifestError, TargetError, WriteError
 from sitepatch.manifest import JOURNAL_NAME, MANIFEST_NAME, STATE_DIR, Manifest, StateReader
 from sitepatch.plan import Plan
@@ -253,6 +253,11 @@ def _remove_bytecode(path: Path) -> None:
         return
     cache = os.path.join(path.parent, "__pycache__")
     stem = path.stem
+    try:
+        if not stat.S_ISDIR(os.lstat(cache).st_mode):
+            return  # none, or a link: never followed (planning refuses a linked one before anything is written)
+    except OSError:
+        return
     # ``<stem>.<tag>.pyc``, found by listing: a glob would compile a pattern for each module (and read any
     # ``[`` in the name as a pattern).
     with contextlib.suppress(OSError):
@@ -286,6 +291,27 @@ class StateDir:
         """Whether an interrupted run left a journal behind."""
         return self.journal_path.exists()
 
+    def check(self) -> None:
+        """Refuse a state directory that holds anything but real directories and regular files.
+
+        :raises TargetError: naming each symbolic link (or special file) below ``.sitepatch`` and what to do;
+            raised before anything is written or deleted, since pruning the pristine store, restoring from
+            ``txn/`` or keeping a pristine copy through a link would act on files outside the target.
+        """
+        problems = state_problems(str(self.path))
+        if not problems:
+            return
+        if problems == [f"{self.path}: not a directory (a symbolic link or a file)"]:
+            msg = (
+                f"{problems[0]}; sitepatch keeps its state only in a real directory: remove it, reinstall the "
+                "patched distributions, and apply again"
+            )
+        else:
+            listed = "".join(f"\n  - {p}" for p in problems)
+            msg = f"{self.path}: sitepatch reads and writes only real directories and files here:{listed}\n"
+            msg += f"nothing was changed; {STATE_LINK_WAY_OUT}"
+        raise TargetError(msg)
+
     # -- locking -------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -296,13 +322,7 @@ class StateDir:
         :raises TargetError: when the state directory cannot be created (read-only target), or is not a real
             directory (a symbolic link would send every write of sitepatch's own files elsewhere).
         """
-        with contextlib.suppress(FileNotFoundError):
-            if not stat.S_ISDIR(self.path.lstat().st_mode):
-                msg = (
-                    f"{self.path}: not a directory (a symbolic link or a file); sitepatch keeps its state only in a "
-                    f"real directory: remove it, reinstall the patched distributions, and apply again"
-                )
-                raise TargetError(msg)
+        self.check()
         try:
             self.path.mkdir(exist_ok=True)
             fd = os.open(self.path / "lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
@@ -324,6 +344,7 @@ class StateDir:
                             msg = f"{held}: another sitepatch run still holds the lock after {timeout:.0f}s; try again"
                             raise LockBusyError(msg) from err
                         time.sleep(0.05)
+                self.check()  # again, now that no other run is writing here
             yield
         finally:
             os.close(fd)
@@ -397,7 +418,7 @@ class StateDir:
             if path in seen:
                 raise r.fail(f"{where}.path", f"{path!r} is listed twice")
             seen.add(path)
-            unsafe = reader.unsafe(path)
+            unsafe = reader.unsafe_path(path)  # a linked __pycache__ is skipped by recovery, never refused
             if unsafe is not None:
                 raise r.fail(f"{where}.path", unsafe)
             entries.append(
@@ -625,14 +646,22 @@ class StateDir:
 
     def _prune_pristine(self, manifest: Manifest | None) -> None:
         keep = {f.path for f in manifest.files} if manifest is not None else set()
-        if not self.pristine.exists():
+        try:
+            if not stat.S_ISDIR(self.pristine.lstat().st_mode):
+                return
+        except FileNotFoundError:
             return
-        for kept in sorted(self.pristine.rglob("*"), reverse=True):
-            rel = kept.relative_to(self.pristine).as_posix()
-            if kept.is_file() and rel not in keep:
-                kept.unlink()
-            elif kept.is_dir() and not any(kept.iterdir()):
-                kept.rmdir()
+        # Bottom-up, never through a link (``check`` refused any before the lock was taken; this only makes
+        # sure a deletion cannot reach outside the store): a link is neither removed nor entered.
+        for directory, subdirectories, names in os.walk(self.pristine, topdown=False):
+            for name in names:
+                kept = Path(directory, name)
+                if kept.relative_to(self.pristine).as_posix() not in keep and stat.S_ISREG(kept.lstat().st_mode):
+                    kept.unlink()
+            for name in subdirectories:
+                with contextlib.suppress(OSError):  # kept when not empty, or a link
+                    if not Path(directory, name).is_symlink():
+                        Path(directory, name).rmdir()
 
 
 def apply_plan(

@@ -12,6 +12,7 @@ import stat
 import sys
 
 from sitepatch._record import field, frozen
+from sitepatch.errors import TargetError
 from sitepatch.manifest import STATE_DIR, Manifest, StateReader
 
 TYPE_CHECKING = False  # typing is not imported at start-up; type checkers take the branch below
@@ -19,7 +20,15 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-__all__ = ["DiskReader", "FileState", "file_digest", "fingerprint", "read_manifest"]
+__all__ = [
+    "STATE_LINK_WAY_OUT",
+    "DiskReader",
+    "FileState",
+    "file_digest",
+    "fingerprint",
+    "read_manifest",
+    "state_problems",
+]
 
 
 def __dir__() -> list[str]:
@@ -102,14 +111,55 @@ class DiskReader:
         return FileState(_read_bytes(full), stat.S_IMODE(info.st_mode))
 
     def pristine(self, path: str) -> bytes | None:
-        """The pristine copy kept in ``.sitepatch/pristine``."""
+        """The pristine copy kept in ``.sitepatch/pristine`` (``None``: missing, or not a regular file).
+
+        :raises TargetError: when a symbolic link is on the way: the copy is read only from real directories.
+        """
+        current = os.fspath(self.root)
+        parts = [STATE_DIR, "pristine", *path.split("/")]
+        for index, part in enumerate(parts):
+            current = os.path.join(current, part)
+            try:
+                info = os.lstat(current)
+            except OSError:
+                return None
+            if stat.S_ISLNK(info.st_mode):
+                raise TargetError(f"{current}: a symbolic link in sitepatch's state directory; {STATE_LINK_WAY_OUT}")
+            if not (stat.S_ISDIR(info.st_mode) if index < len(parts) - 1 else stat.S_ISREG(info.st_mode)):
+                return None
         try:
-            return _read_bytes(os.path.join(self.root, STATE_DIR, "pristine", path))
+            return _read_bytes(current)
         except OSError:
             return None
 
     def unsafe(self, path: str) -> str | None:
-        """Why ``path`` must not be written: a symlink on the way, or resolving outside the root."""
+        """Why ``path`` must not be written: a symlink on the way or for its ``__pycache__``, or outside the root."""
+        return self.unsafe_path(path) or self._unsafe_bytecode(path)
+
+    def _unsafe_bytecode(self, path: str) -> str | None:
+        """Why the stale bytecode of module ``path`` cannot be removed: its ``__pycache__`` is a symbolic link.
+
+        Refused rather than skipped: removing ``mod.*.pyc`` through the link would delete files elsewhere, and
+        leaving it could let the interpreter (which follows the link) run the old code of an unchecked-hash
+        ``.pyc``. Refused while planning, so nothing is written (``check`` says so too).
+        """
+        if not path.endswith(".py"):
+            return None
+        directory = path.rpartition("/")[0]
+        cache = f"{directory}/__pycache__" if directory else "__pycache__"
+        try:
+            info = os.lstat(os.path.join(self.root, cache))
+        except OSError:
+            return None
+        if not stat.S_ISLNK(info.st_mode):
+            return None
+        return (
+            f"{path}: refusing to write through the symbolic link {cache} (removing the module's stale bytecode "
+            "would delete files in the link's target); remove the link (Python makes the directory again)"
+        )
+
+    def unsafe_path(self, path: str) -> str | None:
+        """Why ``path`` itself must not be written: a symlink on the way, or resolving outside the root."""
         current = os.fspath(self.root)
         parts = path.split("/")
         for index, part in enumerate(parts):
@@ -138,12 +188,75 @@ class DiskReader:
         return None
 
 
+STATE_LINK_WAY_OUT = (
+    "sitepatch never makes one there and refuses to read or write through it: remove it (if it held the pristine "
+    "copies, reinstall the patched distributions and remove the .sitepatch directory too), then run again"
+)
+"""What to do about a symbolic link (or a special file) inside the state directory, quoted in every error about one."""
+
+_STATE_DIRS = ("pristine", "txn")
+
+
+def state_problems(state: str) -> list[str]:
+    """Everything in the state directory ``state`` that is not a real directory or a regular file.
+
+    The whole tree is walked without following a link: a symbolic link anywhere below ``.sitepatch`` (the
+    pristine store, a package inside it, ``txn/``, the lock) would send sitepatch's reads, writes and
+    deletions elsewhere. Entries that vanish meanwhile are no problem. An empty list: nothing to refuse.
+
+    >>> state_problems("/nonexistent/.sitepatch")
+    []
+    """
+    try:
+        info = os.lstat(state)
+    except FileNotFoundError:
+        return []
+    except OSError as err:
+        return [f"{state}: cannot be read ({err.strerror or err})"]
+    if not stat.S_ISDIR(info.st_mode):
+        return [f"{state}: not a directory (a symbolic link or a file)"]
+    problems: list[str] = []
+    pending = [state]
+    while pending:
+        directory = pending.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except FileNotFoundError:
+            continue
+        except OSError as err:
+            problems.append(f"{directory}: cannot be read ({err.strerror or err})")
+            continue
+        for entry in entries:
+            top = directory == state
+            try:
+                mode = entry.stat(follow_symlinks=False).st_mode
+            except FileNotFoundError:
+                continue
+            except OSError as err:
+                problems.append(f"{entry.path}: cannot be read ({err.strerror or err})")
+                continue
+            if stat.S_ISLNK(mode):
+                problems.append(f"{entry.path}: a symbolic link")
+            elif stat.S_ISDIR(mode):
+                pending.append(entry.path)
+            elif not stat.S_ISREG(mode):
+                problems.append(f"{entry.path}: neither a regular file nor a directory")
+            elif top and entry.name in _STATE_DIRS:
+                problems.append(f"{entry.path}: a file where sitepatch keeps a directory")
+    return problems
+
+
 def read_manifest(path: str) -> Manifest | None:
     """The manifest at ``path``, or ``None`` when sitepatch never wrote one there.
 
     :raises ManifestError: when it exists but cannot be read.
+    :raises TargetError: when the state directory holding it is a symbolic link.
     """
     reader = StateReader(path)
+    parent = os.path.dirname(path)
+    if os.path.basename(parent) == STATE_DIR and os.path.islink(parent):
+        raise TargetError(f"{parent}: not a directory (a symbolic link); {STATE_LINK_WAY_OUT}")
     try:
         info = os.lstat(path)
     except FileNotFoundError:

@@ -34,6 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packaging.version import InvalidVersion, Version
+
+from sitepatch.errors import TargetError
 from sitepatch.model import Patch
 
 __all__ = [
@@ -46,6 +49,7 @@ __all__ = [
     "run_release",
     "run_tasks",
     "shard",
+    "version_problem",
 ]
 
 
@@ -97,21 +101,90 @@ class EvidenceTask:
     """``group N representative`` or ``boundary of ...``."""
 
 
+_NAME = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$")
+
+
+def version_problem(text: object) -> str | None:
+    """Why ``text`` cannot name a release here, or ``None`` when it can.
+
+    A release's version becomes a directory name in the work dir (``venvs/<version>``, ``patches/<version>``)
+    that is removed and refilled, and a requirement (``litellm[proxy]==<version>``): only a PEP 440 version in
+    the normalized form ``sweep`` writes is taken, so it can hold no ``/``, ``..`` or space.
+
+    >>> version_problem("1.81.0") is None
+    True
+    >>> version_problem("../x")
+    "'../x' is not a PEP 440 version"
+    """
+    if not isinstance(text, str):
+        return f"{text!r} is not a PEP 440 version (not a string)"
+    try:
+        normal = str(Version(text))
+    except InvalidVersion:
+        return f"{text!r} is not a PEP 440 version"
+    if normal != text:
+        return f"{text!r} is not a PEP 440 version as sweep writes it ({normal!r})"
+    return None
+
+
+def _checked_rows(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The document's release rows, each version (and paired version) checked; ``ValueError`` names the field."""
+    rows: list[Mapping[str, Any]] = list(document["releases"])
+    for i, row in enumerate(rows):
+        problem = version_problem(row["version"])
+        if problem is not None:
+            msg = f"releases[{i}].version: {problem}"
+            raise ValueError(msg)
+        for name, version in dict(row.get("paired", {})).items():
+            problem = version_problem(version)
+            if problem is None and not _NAME.match(str(name)):
+                problem = f"{name!r} is not a project name"
+            if problem is not None:
+                msg = f"releases[{i}].paired.{name}: {problem}"
+                raise ValueError(msg)
+    return rows
+
+
+def _under(work: Path, *parts: str) -> Path:
+    """``work/parts...``, which must stay inside ``work`` (the caller checked each part; this is the backstop).
+
+    :raises TargetError: when it would not.
+    """
+    path = work.joinpath(*parts)
+    if not path.resolve().is_relative_to(work.resolve()) or path.resolve() == work.resolve():
+        msg = f"{path}: outside the work dir {work}; refusing to write or remove it"
+        raise TargetError(msg)
+    return path
+
+
+def _check_task(task: EvidenceTask) -> None:
+    problem = version_problem(task.release)
+    problem = problem or next(filter(None, (version_problem(v) for _, v in task.paired)), None)
+    if problem is not None:
+        msg = f"release {task.release!r}: {problem}; the release names a directory in the work dir"
+        raise TargetError(msg)
+
+
 def plan_tasks(document: Mapping[str, Any], *, only: Sequence[str] = ()) -> list[EvidenceTask]:
     """The releases to test from a sweep document: each group's first release and each range's ends.
 
     :param only: patch ids to test (default: every patch id the sweep has).
+    :raises ValueError: naming the field, when a version (or a paired one) is not a PEP 440 version as sweep
+        writes it: each becomes a directory name in the work dir.
     """
-    rows = {row["version"]: row for row in document["releases"]}
+    rows = {row["version"]: row for row in _checked_rows(document)}
     reasons: dict[str, list[str]] = {}
     seen: set[int] = set()
-    for row in document["releases"]:
+    for row in rows.values():
         if row["group"] not in seen:
             seen.add(row["group"])
             reasons.setdefault(row["version"], []).append(f"group {row['group']} representative")
     for number, runs in document.get("ranges", {}).items():
-        for run in runs:
+        for k, run in enumerate(runs):
             for end in {run["first"], run["last"]}:
+                if end not in rows:
+                    msg = f"ranges.{number}[{k}]: {end!r} is not the version of any release row"
+                    raise ValueError(msg)
                 reasons.setdefault(end, []).append(f"{number} {run['status']} range end")
     tasks = []
     for version, why in reasons.items():
@@ -301,11 +374,12 @@ def _cache_key(task: EvidenceTask, number: str, variant: str, context: _Context)
 
 def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
     """Install ``task.release``, run its patch ids' tests unpatched and patched; the evidence entries."""
+    _check_task(task)
     cache = context.cached()
     keys = {n: _cache_key(task, n, v, context) for n, v, _ in task.patches}
     if all(k in cache for k in keys.values()):
         return [_rejudged(cache[k]) for k in keys.values()]
-    venv = context.work / "venvs" / task.release
+    venv = _under(context.work, "venvs", task.release)
     python = venv / "bin" / "python"
     run = context.runner
     date = _exclude_newer(task.upload_time)
@@ -335,7 +409,7 @@ def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
         install += ["--exclude-newer", date]
     packages = [f"litellm[proxy]=={task.release}", *(f"{n}=={v}" for n, v in task.paired), *TEST_DEPS]
     overrides: list[str] = []
-    override_file = context.work / "overrides" / f"{task.release}.txt"
+    override_file = _under(context.work, "overrides", f"{task.release}.txt")
     repairs: list[str] = []
     needed: list[str] = []
     if done.returncode == 0:
@@ -372,7 +446,7 @@ def run_release(task: EvidenceTask, context: _Context) -> list[dict[str, Any]]:
             if fixed.returncode == 0:
                 repairs.append(requirement)
                 unpatched, output = _pytest(task, context, python, numbers, "unpatched")
-    to_apply = context.work / "patches" / task.release
+    to_apply = _under(context.work, "patches", task.release)
     shutil.rmtree(to_apply, ignore_errors=True)
     to_apply.mkdir(parents=True)
     forced = {v for _, v, s in task.patches if s == "candidate"}
@@ -426,7 +500,7 @@ def _pytest(
     task: EvidenceTask, context: _Context, python: Path, numbers: str, phase: str
 ) -> tuple[dict[str, Any], str]:
     """Each test's outcome per patch id, and pytest's output (where :data:`REPAIRS` look for a symptom)."""
-    report = context.work / "junit" / f"{task.release}-{phase}.xml"
+    report = _under(context.work, "junit", f"{task.release}-{phase}.xml")
     verdicts = report.with_suffix(".verdicts.json")
     report.parent.mkdir(parents=True, exist_ok=True)
     report.unlink(missing_ok=True)
@@ -462,7 +536,13 @@ def run_tasks(  # noqa: PLR0913 - the run's inputs
     python: str = "3.11",
     progress: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every task (``jobs`` at a time); the evidence entries, in task order."""
+    """Run every task (``jobs`` at a time); the evidence entries, in task order.
+
+    :raises TargetError: before anything runs, when a task's release is not a PEP 440 version (see
+        :func:`version_problem`): it names directories in ``work`` that are removed and refilled.
+    """
+    for task in tasks:
+        _check_task(task)
     context = _Context(repo=repo, patches=patches, work=work, runner=runner, python=python or sys.executable)
 
     def one(task: EvidenceTask) -> list[dict[str, Any]]:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from packaging.utils import canonicalize_name
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from sitepatch._record import field, frozen, mutable
@@ -49,6 +49,7 @@ __all__ = [
     "RemoteWheel",
     "default_cache_dir",
     "list_releases",
+    "wheel_filename_problem",
 ]
 
 
@@ -158,6 +159,29 @@ def _wheel_rank(filename: str) -> tuple[int, str]:
     return 2, filename
 
 
+def wheel_filename_problem(filename: str) -> str | None:
+    """Why ``filename`` (from the index) is not a plain wheel file name, or ``None`` when it is one.
+
+    The name becomes a path in the cache (``<cache>/wheels/<filename>``) when the server sends a wheel whole,
+    so anything but a bare ``name-version(-build)-python-abi-platform.whl`` is refused: a slash, a backslash or
+    ``..`` would write the server's bytes outside the cache.
+
+    >>> wheel_filename_problem("demo-1.0-py3-none-any.whl") is None
+    True
+    >>> wheel_filename_problem("../../x/evil-1.0-py3-none-any.whl")
+    'a path, not a file name'
+    """
+    if not filename or "/" in filename or "\\" in filename or filename.startswith(".") or ":" in filename:
+        return "a path, not a file name"
+    if any(ord(c) < 32 or c == "\x7f" for c in filename):
+        return "control characters in the name"
+    try:
+        parse_wheel_filename(filename)
+    except InvalidWheelFilename as err:
+        return str(err)
+    return None
+
+
 def list_releases(
     name: str,
     fetcher: Fetcher,
@@ -200,6 +224,14 @@ def list_releases(
         wheels = [f for f in files if str(f.get("filename", "")).endswith(".whl")]
         if not wheels:
             continue
+        for wheel in wheels:
+            problem = wheel_filename_problem(str(wheel["filename"]))
+            if problem is not None:
+                msg = (
+                    f"{url}: release {text}: the wheel file name {wheel['filename']!r} is refused ({problem}); "
+                    "the index is broken or hostile: nothing was written; use another --index"
+                )
+                raise FetchError(msg)
         chosen = min(wheels, key=lambda f: _wheel_rank(str(f["filename"])))
         releases.append(
             Release(
@@ -286,6 +318,10 @@ class RemoteWheel:
         self.release = release
         self.fetched = 0
         self._fetcher = fetcher
+        problem = wheel_filename_problem(release.wheel)
+        if problem is not None:
+            msg = f"{release.url}: the wheel file name {release.wheel!r} is refused ({problem})"
+            raise FetchError(msg)
         kept = whole_dir / release.wheel if whole_dir is not None else None
         self.whole = False
         try:

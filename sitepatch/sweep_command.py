@@ -142,7 +142,11 @@ def run_evidence(args: argparse.Namespace) -> tuple[dict[str, Any], list[str], i
         msg = f"{args.sweep}: not a sweep document ({err}); write one with sweep --output FILE"
         raise TargetError(msg) from err
     only = [n.strip() for n in args.patch_ids.split(",") if n.strip()]
-    tasks = plan_tasks(document, only=only)
+    try:
+        tasks = plan_tasks(document, only=only)
+    except ValueError as err:
+        msg = f"{args.sweep}: {err}; write the document with sweep --output FILE"
+        raise TargetError(msg) from err
     wanted = {v.strip() for v in args.releases.split(",") if v.strip()}
     if wanted:
         tasks = [t for t in tasks if t.release in wanted]
