@@ -12,6 +12,7 @@ import stat
 import sys
 
 from sitepatch._record import field, frozen
+from sitepatch.errors import TargetError
 from sitepatch.manifest import STATE_DIR, Manifest, StateReader
 
 TYPE_CHECKING = False  # typing is not imported at start-up; type checkers take the branch below
@@ -80,6 +81,15 @@ def _read_bytes(path: str) -> bytes:
         return stream.read()
 
 
+def _unreadable(path: str, err: OSError) -> TargetError:
+    """The error for a target file that exists but cannot be read (EACCES, EIO, ...): exit 2, naming it."""
+    msg = (
+        f"{path}: cannot be read ({err.strerror or err}); run sitepatch as the user that owns this site-packages, "
+        "or fix the file's permissions"
+    )
+    return TargetError(msg)
+
+
 @frozen
 class DiskReader:
     """Reads the target for the planner (see :class:`sitepatch.plan.Reader`).
@@ -99,14 +109,26 @@ class DiskReader:
             return None
         if not stat.S_ISREG(info.st_mode):
             return None
-        return FileState(_read_bytes(full), stat.S_IMODE(info.st_mode))
+        try:
+            data = _read_bytes(full)
+        except FileNotFoundError:
+            return None  # removed since the lstat
+        except OSError as err:
+            raise _unreadable(full, err) from err
+        return FileState(data, stat.S_IMODE(info.st_mode))
 
     def pristine(self, path: str) -> bytes | None:
-        """The pristine copy kept in ``.sitepatch/pristine``."""
+        """The pristine copy kept in ``.sitepatch/pristine``; ``None`` when there is none.
+
+        :raises TargetError: when there is one that cannot be read.
+        """
+        full = os.path.join(self.root, STATE_DIR, "pristine", path)
         try:
-            return _read_bytes(os.path.join(self.root, STATE_DIR, "pristine", path))
-        except OSError:
+            return _read_bytes(full)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
+        except OSError as err:
+            raise _unreadable(full, err) from err
 
     def unsafe(self, path: str) -> str | None:
         """Why ``path`` must not be written: a symlink on the way, or resolving outside the root."""

@@ -9,7 +9,7 @@ own heavier modules.
 
 from __future__ import annotations
 
-__all__ = ["EXIT_ENVIRONMENT", "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK"]
+__all__ = ["EXIT_ENVIRONMENT", "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_NOT_PATCHED", "EXIT_OK"]
 
 
 def __dir__() -> list[str]:
@@ -22,5 +22,7 @@ EXIT_FAILED = 1
 """A patch failed or a file was refused; nothing was written."""
 EXIT_ENVIRONMENT = 2
 """A usage or environment error (no such site-packages, an unreadable manifest, a busy lock)."""
+EXIT_NOT_PATCHED = 3
+"""``status`` only: no manifest, so nothing is patched here (never applied, or reverted)."""
 EXIT_INTERRUPTED = 130
 """Interrupted (SIGINT)."""
