@@ -157,6 +157,12 @@ def _read_record(dist_info: Path) -> dict[str, str]:
         text = (dist_info / "RECORD").read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError):
         return {}
+    except OSError as err:
+        msg = (
+            f"{dist_info / 'RECORD'}: cannot be read ({err.strerror or err}); run sitepatch as the user that owns "
+            "this site-packages, or fix the file's permissions"
+        )
+        raise TargetError(msg) from err
     record: dict[str, str] = {}
     for row in _rows(text):
         if not row or not row[0]:
