@@ -1,9 +1,10 @@
 """The command line: parse arguments, dispatch to the command's module, render the result, map errors to exit codes.
 
 Exit codes: 0 every selected patch applied or already applied (``status``: everything in place); 1 a patch
-failed or a file was refused, and nothing was written; 2 a usage or environment error (a bad argument, a
-missing directory, a damaged manifest or journal); 130 interrupted by SIGINT, 143 by SIGTERM (a run that was
-writing rolls back first). ``--json`` prints one JSON object built from the same result objects as the human
+failed, a file was refused, or (``--strict``) an install would stay uncovered, and nothing was written; 2 a
+usage or environment error (a bad argument, a missing directory, none of the set's packages installed, an
+unreadable file, a damaged manifest, journal, record or lock); 3 ``status`` only: not patched (no manifest);
+130 interrupted by SIGINT, 143 by SIGTERM (a run that was writing rolls back first). ``--json`` prints one JSON object built from the same result objects as the human
 output, errors included.
 
 Each command lives in its own module under :mod:`sitepatch.commands`, imported only when that command runs:

@@ -19,7 +19,7 @@ def __dir__() -> list[str]:
 EXIT_OK = 0
 """Every selected patch applied or already applied (``status``: everything recorded is in place)."""
 EXIT_FAILED = 1
-"""A patch failed or a file was refused; nothing was written."""
+"""A patch failed, a file was refused, or (``--strict``) the install would stay uncovered; nothing was written."""
 EXIT_ENVIRONMENT = 2
 """A usage or environment error (no such site-packages, an unreadable manifest, a busy lock)."""
 EXIT_NOT_PATCHED = 3
