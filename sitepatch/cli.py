@@ -4,8 +4,8 @@ Exit codes: 0 every selected patch applied or already applied (``status``: every
 failed, a file was refused, or (``--strict``) an install would stay uncovered, and nothing was written; 2 a
 usage or environment error (a bad argument, a missing directory, none of the set's packages installed, an
 unreadable file, a damaged manifest, journal, record or lock); 3 ``status`` only: not patched (no manifest);
-130 interrupted by SIGINT, 143 by SIGTERM (a run that was writing rolls back first). ``--json`` prints one JSON object built from the same result objects as the human
-output, errors included.
+130 interrupted by SIGINT, 143 by SIGTERM (a run that was writing rolls back first). ``--json`` prints one
+JSON object built from the same result objects as the human output, errors included.
 
 Each command lives in its own module under :mod:`sitepatch.commands`, imported only when that command runs:
 ``status`` runs at every container start, and what it does not import it does not pay for. A plain ``status``
