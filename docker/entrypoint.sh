@@ -13,7 +13,8 @@
 #                            packaging, put on PYTHONPATH for the check only, never for LiteLLM
 #   SITEPATCH_PYTHON         the interpreter (default: python)
 #   SITEPATCH_GUARD          enforce (default): exit with status's code; warn: report and start anyway
-# Exit codes: status's (1: not everything is in place; 2: no such site-packages, unreadable manifest),
+# Exit codes: status's (1: not everything is in place; 2: no such site-packages, unreadable manifest;
+# 3: not patched, no manifest),
 # 64 for a usage error; otherwise COMMAND's, which replaces this shell.
 set -u
 

@@ -13,6 +13,7 @@ import os
 
 from sitepatch._jsonload import loads
 from sitepatch._record import frozen
+from sitepatch.errors import TargetError
 
 TYPE_CHECKING = False  # typing is not imported at start-up; type checkers take the branch below
 if TYPE_CHECKING:
@@ -118,6 +119,7 @@ def scan(root: str, *, only: Collection[str] | None = None) -> tuple[dict[str, I
     :returns: the distributions by canonical name, and the problems: distributions that could not be read,
         or are installed twice.
     :raises OSError: when ``root`` cannot be listed.
+    :raises TargetError: when a ``METADATA`` exists but this user may not read it.
     """
     found: dict[str, Installed] = {}
     problems: list[str] = []
@@ -143,6 +145,13 @@ def scan(root: str, *, only: Collection[str] | None = None) -> tuple[dict[str, I
         dist_info = os.path.join(root, entry)
         try:
             raw_name, raw_version = read_metadata(dist_info)
+        except PermissionError as err:
+            # Not "not installed": a distribution this user cannot read would be dropped from the manifest.
+            msg = (
+                f"{os.path.join(dist_info, 'METADATA')}: cannot be read ({err.strerror or err}); run sitepatch as "
+                "the user that owns this site-packages, or fix the file's permissions"
+            )
+            raise TargetError(msg) from err
         except OSError as err:
             problems.append(f"{entry}: unreadable METADATA ({err.strerror or err})")
             continue

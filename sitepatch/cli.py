@@ -1,10 +1,11 @@
 """The command line: parse arguments, dispatch to the command's module, render the result, map errors to exit codes.
 
 Exit codes: 0 every selected patch applied or already applied (``status``: everything in place); 1 a patch
-failed or a file was refused, and nothing was written; 2 a usage or environment error (a bad argument, a
-missing directory, a damaged manifest or journal); 130 interrupted by SIGINT, 143 by SIGTERM (a run that was
-writing rolls back first). ``--json`` prints one JSON object built from the same result objects as the human
-output, errors included.
+failed, a file was refused, or (``--strict``) an install would stay uncovered, and nothing was written; 2 a
+usage or environment error (a bad argument, a missing directory, none of the set's packages installed, an
+unreadable file, a damaged manifest, journal, record or lock); 3 ``status`` only: not patched (no manifest);
+130 interrupted by SIGINT, 143 by SIGTERM (a run that was writing rolls back first). ``--json`` prints one
+JSON object built from the same result objects as the human output, errors included.
 
 Each command lives in its own module under :mod:`sitepatch.commands`, imported only when that command runs:
 ``status`` runs at every container start, and what it does not import it does not pay for. A plain ``status``
@@ -125,12 +126,25 @@ COMMON_OPTIONS = (
 """The options every command takes: flag, metavar (``None``: a switch), help. The first two exclude each other."""
 _MAX_FUZZ = ("--max-fuzz", "N", "ignore up to N outer context lines (default 0)")
 _FORCE = ("--force", None, "patch files that are not pristine as they are (loudly)")
-_STRICT = ("--strict", None, "exit 1 when a patch leaves this install unprotected (uncovered)")
+_STRICT = (
+    "--strict",
+    None,
+    "when a patch leaves this install unprotected (uncovered), write nothing and exit 1",
+)
+_VERBOSE = ("--verbose", None, "also list each variant skipped as outside Versions (-v)")
 PLANNING_OPTIONS = {
-    "apply": (_MAX_FUZZ, _FORCE, ("--dry-run", None, "plan and report every verdict; write nothing"), _STRICT),
-    "check": (_MAX_FUZZ, _FORCE, _STRICT),
+    "apply": (
+        _MAX_FUZZ,
+        _FORCE,
+        ("--dry-run", None, "plan and report every verdict; write nothing"),
+        _STRICT,
+        _VERBOSE,
+    ),
+    "check": (_MAX_FUZZ, _FORCE, _STRICT, _VERBOSE),
 }
 """The options ``apply`` and ``check`` take besides :data:`COMMON_OPTIONS`, in the same form."""
+_SHORT = {"--verbose": ("-v",)}
+"""Short spellings; a command line using one is read by argparse, not by :func:`_quick_arguments`."""
 _EXCLUSIVE = ("--site-packages", "--python")
 _DEFAULTS: dict[str, object] = {"--lock-timeout": 300.0, "--max-fuzz": 0}
 _PATHS = ("--site-packages", "--patches")
@@ -242,13 +256,19 @@ def _add_options(
     defaults: dict[str, object],
 ) -> None:
     """Add options from a table (:data:`COMMON_OPTIONS`, :data:`PLANNING_OPTIONS`) to an argparse parser."""
-    where = parser.add_mutually_exclusive_group() if any(flag in _EXCLUSIVE for flag, _, _ in options) else parser
+    import argparse  # noqa: PLC0415 - loaded already by the caller
+
+    # Hidden options stay out of the group: argparse cannot format the usage of a group with a hidden member.
+    exclusive = [flag for flag, _, text in options if flag in _EXCLUSIVE and text != argparse.SUPPRESS]
+    where = parser.add_mutually_exclusive_group() if exclusive else parser
     for flag, metavar, text in options:
-        group = where if flag in _EXCLUSIVE else parser
+        group = where if flag in exclusive else parser
         if metavar is None:
-            group.add_argument(flag, action="store_true", help=text)
+            group.add_argument(*_SHORT.get(flag, ()), flag, action="store_true", help=text)
             continue
         settings: dict[str, Any] = {"metavar": metavar, "help": text.format(patches=defaults.get("--patches"))}
+        if text == argparse.SUPPRESS:
+            settings = {"help": text}
         if flag in converters:
             settings["type"] = converters[flag]
         if flag in defaults:
@@ -271,6 +291,15 @@ def _build_parser(default_patches: Path, chosen: str | None = None) -> argparse.
     defaults = {**_DEFAULTS, "--patches": default_patches}
     common = _Parser(add_help=False)
     _add_options(common, COMMON_OPTIONS, converters, defaults)
+    # sweep, evidence and constraints read the index and the record, never an install: the target options are
+    # accepted (as every command accepts them) but not offered in their help.
+    untargeted = _Parser(add_help=False)
+    _add_options(
+        untargeted,
+        [(flag, metavar, argparse.SUPPRESS if flag in _EXCLUSIVE else text) for flag, metavar, text in COMMON_OPTIONS],
+        converters,
+        defaults,
+    )
 
     parser = _Parser(
         prog="sitepatch",
@@ -346,7 +375,7 @@ def _build_parser(default_patches: Path, chosen: str | None = None) -> argparse.
         "upstream-status", parents=[common], help="classify every patch against the installed (newer) release"
     )
     upstream.add_argument("--max-fuzz", type=_fuzz, default=0, metavar="N")
-    _add_sweep_parsers(commands, common)
+    _add_sweep_parsers(commands, untargeted)
     lock.add_argument("action", choices=("check", "verify", "update"))
     lock.add_argument("--pin", metavar="ID", help="the pin (verify, update)")
     lock.add_argument("--lockfile", type=Path, metavar="FILE", help="default: versions.lock beside the patch directory")
@@ -495,6 +524,10 @@ def main(
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return EXIT_INTERRUPTED
+    except ModuleNotFoundError as error:
+        if (error.name or "").partition(".")[0] not in RUNTIME_DEPENDENCIES:
+            raise
+        return _fail(_missing_dependencies(), EXIT_ENVIRONMENT, as_json=as_json, command=command)
     except InterruptedRunError as error:
         return _fail(error, error.exit_code, as_json=as_json, command=command)
     except (TargetError, ManifestError, WriteError) as error:
@@ -508,6 +541,23 @@ def main(
         # The reader (head, a pager) went away: the run's result still stands; say nothing more.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return outcome.code
+
+
+RUNTIME_DEPENDENCIES = ("unidiff", "packaging")
+"""What sitepatch imports besides the standard library (``apply_patches.py`` runs from a clone, uninstalled)."""
+
+
+def _missing_dependencies() -> SitepatchError:
+    """The error for an interpreter without the runtime dependencies, naming them and the pip command."""
+    import importlib.util  # noqa: PLC0415 - only on this error
+
+    missing = [name for name in RUNTIME_DEPENDENCIES if importlib.util.find_spec(name) is None]
+    names = " ".join(missing or RUNTIME_DEPENDENCIES)
+    return SitepatchError(
+        f"{sys.executable} lacks {', '.join(missing or RUNTIME_DEPENDENCIES)}, which sitepatch needs: "
+        f"run `{sys.executable} -m pip install {names}`, or run sitepatch with a Python that has them and name "
+        "the environment to patch with --python PATH"
+    )
 
 
 def _usage_error(error: UsageError, arguments: Sequence[str]) -> int:

@@ -68,6 +68,84 @@ _CELL_KEYS = ("status", "variant", "offset", "fuzz", "candidates", "gap")
 """What the record keeps of a sweep cell (the reasons and hunks stay in the sweep document)."""
 
 
+_SHOWN_PROBLEMS = 5
+"""How many of a malformed record's problems the error message names."""
+
+
+def _cell_problems(where: str, verdicts: object) -> list[str]:
+    if not isinstance(verdicts, dict):
+        return [f"{where}.verdicts is {type(verdicts).__name__}, not an object"]
+    problems = []
+    for patch_id, cell in verdicts.items():
+        if not isinstance(cell, dict) or not isinstance(cell.get("status"), str):
+            problems.append(f"{where}.verdicts.{patch_id} is not an object with a string status")
+        elif "variant" in cell and cell["variant"] is not None and not isinstance(cell["variant"], str):
+            problems.append(f"{where}.verdicts.{patch_id}.variant is not a string")
+    return problems
+
+
+def _row_problems(version: object, row: object) -> list[str]:
+    where = f"releases.{version}"
+    if not isinstance(version, str) or not _is_version(version):
+        return [f"release key {version!r} is not a version"]
+    if not isinstance(row, dict):
+        return [f"{where} is {type(row).__name__}, not an object"]
+    problems = _cell_problems(where, row.get("verdicts", {}))
+    pairings = row.get("pairings", [])
+    if not isinstance(pairings, list):
+        return [*problems, f"{where}.pairings is not a list"]
+    for i, pairing in enumerate([row, *pairings]):
+        at = where if i == 0 else f"{where}.pairings[{i - 1}]"
+        if not isinstance(pairing, dict):
+            problems.append(f"{at} is not an object")
+            continue
+        paired = pairing.get("paired", {})
+        if not isinstance(paired, dict) or not all(isinstance(v, str) for v in paired.values()):
+            problems.append(f"{at}.paired is not an object of version strings")
+        if i:
+            problems.extend(_cell_problems(at, pairing.get("verdicts", {})))
+    return problems
+
+
+def _shape_problems(doc: Mapping[str, Any]) -> list[str]:
+    """What is of the wrong type in a coverage record's document (empty when its shape is right)."""
+    problems: list[str] = []
+    if not isinstance(doc.get("package"), str):
+        problems.append("package is not a string")
+    releases = doc.get("releases")
+    if not isinstance(releases, dict):
+        return [*problems, f"releases is {type(releases).__name__}, not an object"]
+    for version, row in releases.items():
+        problems.extend(_row_problems(version, row))
+    variants = doc.get("variants", {})
+    if not isinstance(variants, dict) or not all(isinstance(v, str) for v in variants.values()):
+        problems.append("variants is not an object of sha256 strings")
+    evidence = doc.get("evidence", [])
+    if not isinstance(evidence, list):
+        return [*problems, f"evidence is {type(evidence).__name__}, not a list"]
+    for i, entry in enumerate(evidence):
+        if not isinstance(entry, dict):
+            problems.append(f"evidence[{i}] is {type(entry).__name__}, not an object")
+            continue
+        bad = [k for k in ("release", "patch") if not isinstance(entry.get(k), str)]
+        bad += [k for k in ("unpatched", "patched", "variant") if k in entry and not isinstance(entry[k], str)]
+        if "tests" in entry and not isinstance(entry["tests"], dict):
+            bad.append("tests")
+        if bad:
+            problems.append(f"evidence[{i}]: {', '.join(bad)} of the wrong type")
+        elif not _is_version(entry["release"]):
+            problems.append(f"evidence[{i}].release {entry['release']!r} is not a version")
+    return problems
+
+
+def _is_version(text: str) -> bool:
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True
+
+
 @frozen
 class Uncovered:
     """A patch id whose defect an install keeps: no variant covers the installed version."""
@@ -137,6 +215,12 @@ class CoverageRecord:
         try:
             if doc.get("schema_version") != COVERAGE_SCHEMA:
                 msg = f"{path}: schema_version must be {COVERAGE_SCHEMA}; rerun sweep --record"
+                raise ManifestError(msg)
+            problems = _shape_problems(doc)
+            if problems:
+                shown = "; ".join(problems[:_SHOWN_PROBLEMS])
+                more = f" (and {len(problems) - _SHOWN_PROBLEMS} more)" if len(problems) > _SHOWN_PROBLEMS else ""
+                msg = f"{path}: not a valid coverage record: {shown}{more}; rerun sweep --record"
                 raise ManifestError(msg)
             return cls(
                 package=str(doc["package"]),

@@ -89,6 +89,15 @@ def _read_bytes(path: str) -> bytes:
         return stream.read()
 
 
+def _unreadable(path: str, err: OSError) -> TargetError:
+    """The error for a target file that exists but cannot be read (EACCES, EIO, ...): exit 2, naming it."""
+    msg = (
+        f"{path}: cannot be read ({err.strerror or err}); run sitepatch as the user that owns this site-packages, "
+        "or fix the file's permissions"
+    )
+    return TargetError(msg)
+
+
 @frozen
 class DiskReader:
     """Reads the target for the planner (see :class:`sitepatch.plan.Reader`).
@@ -108,12 +117,19 @@ class DiskReader:
             return None
         if not stat.S_ISREG(info.st_mode):
             return None
-        return FileState(_read_bytes(full), stat.S_IMODE(info.st_mode))
+        try:
+            data = _read_bytes(full)
+        except FileNotFoundError:
+            return None  # removed since the lstat
+        except OSError as err:
+            raise _unreadable(full, err) from err
+        return FileState(data, stat.S_IMODE(info.st_mode))
 
     def pristine(self, path: str) -> bytes | None:
         """The pristine copy kept in ``.sitepatch/pristine`` (``None``: missing, or not a regular file).
 
-        :raises TargetError: when a symbolic link is on the way: the copy is read only from real directories.
+        :raises TargetError: when a symbolic link is on the way (the copy is read only from real directories), or
+            when there is a copy that cannot be read.
         """
         current = os.fspath(self.root)
         parts = [STATE_DIR, "pristine", *path.split("/")]
@@ -127,10 +143,13 @@ class DiskReader:
                 raise TargetError(f"{current}: a symbolic link in sitepatch's state directory; {STATE_LINK_WAY_OUT}")
             if not (stat.S_ISDIR(info.st_mode) if index < len(parts) - 1 else stat.S_ISREG(info.st_mode)):
                 return None
+        full = current
         try:
-            return _read_bytes(current)
-        except OSError:
+            return _read_bytes(full)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
+        except OSError as err:
+            raise _unreadable(full, err) from err
 
     def unsafe(self, path: str) -> str | None:
         """Why ``path`` must not be written: a symlink on the way or for its ``__pycache__``, or outside the root."""

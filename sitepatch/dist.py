@@ -157,6 +157,12 @@ def _read_record(dist_info: Path) -> dict[str, str]:
         text = (dist_info / "RECORD").read_text(encoding="utf-8")
     except (FileNotFoundError, NotADirectoryError):
         return {}
+    except OSError as err:
+        msg = (
+            f"{dist_info / 'RECORD'}: cannot be read ({err.strerror or err}); run sitepatch as the user that owns "
+            "this site-packages, or fix the file's permissions"
+        )
+        raise TargetError(msg) from err
     record: dict[str, str] = {}
     for row in _rows(text):
         if not row or not row[0]:
@@ -225,6 +231,11 @@ def site_packages_of(python: str) -> Path:
     import json  # noqa: PLC0415 - only for --python; start-up matters at container start
     import subprocess  # noqa: PLC0415
 
+    if Path(python).is_dir():
+        inside = [p for p in (Path(python) / "bin" / "python", Path(python) / "Scripts" / "python.exe") if p.exists()]
+        hint = f"; its interpreter is {inside[0]}: pass --python {inside[0]}" if inside else ""
+        msg = f"{python}: --python names a directory, not an interpreter{hint}"
+        raise TargetError(msg)
     try:
         done = subprocess.run(  # noqa: S603 - the user names the interpreter on purpose
             [python, "-I", "-c", _ASK_PATHS],
@@ -233,10 +244,20 @@ def site_packages_of(python: str) -> Path:
             check=True,
             timeout=60,
         )
-        purelib, platlib = json.loads(done.stdout)
+        answer = json.loads(done.stdout)
     except (OSError, subprocess.SubprocessError, ValueError) as err:
         msg = f"{python}: cannot ask this interpreter for its site-packages ({err}); check the --python path"
         raise TargetError(msg) from err
+    if not (
+        isinstance(answer, list) and len(answer) == 2 and all(isinstance(p, str) and os.path.isabs(p) for p in answer)
+    ):
+        shown = done.stdout.strip()[:200]
+        msg = (
+            f"{python}: asked for its site-packages, it answered {shown!r}, not two absolute paths "
+            "(purelib, platlib); check that --python names a Python interpreter"
+        )
+        raise TargetError(msg)
+    purelib, platlib = answer
     if purelib != platlib and Path(platlib).is_dir() and not Path(purelib).is_dir():
         return Path(platlib)
     return Path(purelib)

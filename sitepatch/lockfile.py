@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from sitepatch._record import frozen, replace
 from sitepatch.dist import NormalizedName, canonicalize_name
@@ -34,6 +34,14 @@ def __dir__() -> list[str]:
 
 
 LOCK_SCHEMA = 1
+
+
+def _is_version(text: str) -> bool:
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True
 
 
 @frozen
@@ -101,6 +109,15 @@ class Lock:
                         extra=tuple((k, v) for k, v in body.items() if k not in known),
                     )
                 )
+            bad = [
+                f"pins.{pin.id}.distributions.{name}: {version!r}"
+                for pin in pins
+                for name, version in pin.distributions
+                if not _is_version(version)
+            ]
+            if bad:
+                msg = f"{where}: not a version: {', '.join(bad)}; fix the pin or regenerate it (nox -s 'lock(PIN)')"
+                raise ManifestError(msg)
         except (ValueError, KeyError, TypeError, AttributeError) as err:
             raise ManifestError(f"{where}: not a valid lock file ({err})") from err
         return cls(tuple(pins), str(doc.get("comment", "")))

@@ -40,11 +40,19 @@ def _version(text: str, option: str) -> Version:
 
 
 def lowest_pin(lockfile: Path, package: str) -> Version | None:
-    """The lowest version of ``package`` pinned in ``lockfile`` (``None`` when there is no lock or pin)."""
+    """The lowest version of ``package`` pinned in ``lockfile`` (``None`` when there is no lock or pin).
+
+    :raises ManifestError: when the lock file is there but damaged (a sweep from the first release ever
+        published is not what was asked for).
+    """
     try:
-        lock = Lock.from_json(lockfile.read_text(encoding="utf-8"), where=str(lockfile))
-    except (OSError, ManifestError):
+        text = lockfile.read_text(encoding="utf-8")
+    except FileNotFoundError:
         return None
+    except OSError as err:
+        msg = f"{lockfile}: cannot read it ({err}); pass --from VERSION or --lockfile FILE"
+        raise ManifestError(msg) from err
+    lock = Lock.from_json(text, where=str(lockfile))
     versions = [v for pin in lock.pins for name, v in pin.versions.items() if name == package]
     return min(versions, default=None)
 

@@ -113,11 +113,16 @@ class PristineFinder:
                 with archive:
                     self._take(archive, missing, found)
         if missing and self.downloader is not None:
-            self.tried.append("a download of the wheel from the package index")
-            with tempfile.TemporaryDirectory() as tmp:
-                for wheel in self.downloader(str(self.dist.name), str(self.dist.version), Path(tmp)):
-                    with zipfile.ZipFile(wheel) as archive:
-                        self._take(archive, missing, found)
+            try:
+                with tempfile.TemporaryDirectory() as tmp:
+                    for wheel in self.downloader(str(self.dist.name), str(self.dist.version), Path(tmp)):
+                        with zipfile.ZipFile(wheel) as archive:
+                            self._take(archive, missing, found)
+            except (OSError, subprocess.SubprocessError, zipfile.BadZipFile) as err:
+                # Offline, no pip (the Docker image has none), no such release: the files stay missing.
+                self.tried.append(f"a download of the wheel from the package index, which failed ({_why(err)})")
+            else:
+                self.tried.append("a download of the wheel from the package index")
         return found, missing
 
     def _take(self, archive: zipfile.ZipFile, missing: list[str], found: dict[str, bytes]) -> None:
@@ -131,6 +136,15 @@ class PristineFinder:
             if data is not None:
                 found[path] = data
                 missing.remove(path)
+
+
+def _why(err: BaseException) -> str:
+    """A download failure in one line: pip's last line of stderr when it ran and failed."""
+    if isinstance(err, subprocess.CalledProcessError):
+        output = err.stderr.decode(errors="replace") if isinstance(err.stderr, bytes) else str(err.stderr or "")
+        lines = [line.strip() for line in output.splitlines() if line.strip()]
+        return lines[-1] if lines else f"exit {err.returncode}"
+    return str(err)
 
 
 def _read_under(root: Path, path: str) -> bytes | None:

@@ -9,7 +9,7 @@ own heavier modules.
 
 from __future__ import annotations
 
-__all__ = ["EXIT_ENVIRONMENT", "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK"]
+__all__ = ["EXIT_ENVIRONMENT", "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_NOT_PATCHED", "EXIT_OK"]
 
 
 def __dir__() -> list[str]:
@@ -19,8 +19,10 @@ def __dir__() -> list[str]:
 EXIT_OK = 0
 """Every selected patch applied or already applied (``status``: everything recorded is in place)."""
 EXIT_FAILED = 1
-"""A patch failed or a file was refused; nothing was written."""
+"""A patch failed, a file was refused, or (``--strict``) the install would stay uncovered; nothing was written."""
 EXIT_ENVIRONMENT = 2
 """A usage or environment error (no such site-packages, an unreadable manifest, a busy lock)."""
+EXIT_NOT_PATCHED = 3
+"""``status`` only: no manifest, so nothing is patched here (never applied, or reverted)."""
 EXIT_INTERRUPTED = 130
 """Interrupted (SIGINT)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 from sitepatch._record import field, frozen
@@ -24,6 +23,7 @@ __all__ = [
     "EXIT_OK",
     "Outcome",
     "distributions",
+    "own_site_packages",
     "target_dir",
     "target_root",
     "today",
@@ -49,9 +49,24 @@ def target_dir(args: argparse.Namespace) -> str:
     given: str | os.PathLike[str] | None = args.site_packages
     if given is not None:
         return os.fspath(given)
-    from sitepatch.dist import site_packages_of  # noqa: PLC0415 - only for --python (or none): runs an interpreter
+    if not args.python:
+        return own_site_packages()
+    from sitepatch.dist import site_packages_of  # noqa: PLC0415 - only for --python: runs that interpreter
 
-    return str(site_packages_of(args.python or sys.executable))
+    return str(site_packages_of(args.python))
+
+
+def own_site_packages() -> str:
+    """The running interpreter's site-packages (purelib; platlib when only that exists), asked in-process.
+
+    The answer ``--python`` gets from another interpreter, without starting a second copy of this one.
+    """
+    import sysconfig  # noqa: PLC0415 - about a millisecond, only when no target is named
+
+    purelib, platlib = sysconfig.get_path("purelib"), sysconfig.get_path("platlib")
+    if purelib != platlib and os.path.isdir(platlib) and not os.path.isdir(purelib):
+        return platlib
+    return purelib
 
 
 def target_root(args: argparse.Namespace) -> Path:

@@ -13,7 +13,7 @@ from sitepatch.dist import Target
 from sitepatch.errors import TargetError
 from sitepatch.manifest import Manifest
 from sitepatch.parse import load_patches
-from sitepatch.plan import ALREADY, APPLIED, FAILED, SKIPPED, plan_run
+from sitepatch.plan import ALREADY, APPLIED, FAILED, SKIPPED, PatchResult, plan_run
 from sitepatch.record import manifest_for
 from sitepatch.selection import Decision, select_patches
 
@@ -40,12 +40,15 @@ def run(args: argparse.Namespace, *, hook: Callable[[str], None] | None = None) 
     patches = load_patches(args.patches)
     decisions = select_patches(patches, target.versions)
     state = StateDir(target.root)
+    _some_package_installed(target, decisions, state)
     reader = DiskReader(target.root)
     editable = [
         d.patch.package for d in decisions if d.selected and (dist := target.get(d.patch.package)) and dist.editable
     ]
-    if dry_run or editable:
-        # An editable install is refused before anything is created in the target, the lock included.
+    strict_refusal = bool(getattr(args, "strict", False)) and bool(_uncovered(args, decisions, target))
+    if dry_run or editable or strict_refusal:
+        # An editable install, or an uncovered one under --strict, is refused before anything is created in the
+        # target, the lock included.
         return _render_apply(args, target, decisions, state, reader, dry_run=dry_run, hook=None, recovered="")
     with state.lock(timeout=args.lock_timeout):
         recovered = state.recover()
@@ -61,6 +64,24 @@ def _installed(target: Target) -> Target:
         )
         raise TargetError(msg)
     return target
+
+
+def _some_package_installed(target: Target, decisions: Sequence[Decision], state: StateDir) -> None:
+    """Refuse a target where none of the set's packages is installed and nothing was ever recorded.
+
+    Such a target is almost always the wrong environment (a venv without LiteLLM, a forgotten ``--python``):
+    reporting every patch as "not installed" and exiting 0 would hide it, and nothing is created there.
+    """
+    packages = sorted({d.patch.package for d in decisions})
+    if not packages or any(target.get(name) is not None for name in packages) or target.problems:
+        return
+    if state.read_manifest() is not None or state.pending_journal():
+        return  # patched once: apply drops what is no longer selected
+    msg = (
+        f"{target.root}: none of the patch set's packages is installed here ({', '.join(packages)}); "
+        "pass the site-packages of the environment to patch (--site-packages DIR or --python PATH)"
+    )
+    raise TargetError(msg)
 
 
 def _render_apply(  # noqa: PLR0913 - one call site, all inputs of the rendering
@@ -84,9 +105,11 @@ def _render_apply(  # noqa: PLR0913 - one call site, all inputs of the rendering
     problems.extend(plan.problems)
     ok = plan.ok and not problems
     uncovered = _uncovered(args, decisions, target)
+    # --strict refuses an uncovered install before anything is written, as check --strict does (exit 1).
+    refused = bool(uncovered) and bool(getattr(args, "strict", False))
     manifest = manifest_for(plan, previous) if ok else None
     written = False
-    if ok and not dry_run and (plan.changes or (manifest is not None and manifest is not previous)):
+    if ok and not dry_run and not refused and (plan.changes or (manifest is not None and manifest is not previous)):
         apply_plan(plan, state, manifest or previous or _empty_manifest(target), hook=hook)
         written = True
     counts = summary(plan.patches)
@@ -111,11 +134,18 @@ def _render_apply(  # noqa: PLR0913 - one call site, all inputs of the rendering
     lines = [f"target: {target.root} ({shown})"]
     if recovered:
         lines.append(f"recovered: {recovered}")
-    width = max((len(r.status) for r in plan.patches), default=7) + 2
-    for r in plan.patches:
+    verbose = bool(getattr(args, "verbose", False))
+    shown_patches = [r for r in plan.patches if verbose or not _outside_versions(r)]
+    hidden = len(plan.patches) - len(shown_patches)
+    would = args.command == "check" or dry_run
+    labels = {r.name: (WOULD_APPLY if would and r.status == APPLIED else r.status) for r in plan.patches}
+    width = max((len(labels[r.name]) for r in shown_patches), default=7) + 2
+    for r in shown_patches:
         reason = f": {r.reason}" if r.reason and r.status != APPLIED else ""
-        lines.append(f"{r.status:<{width}}{r.name}{reason}")
+        lines.append(f"{labels[r.name]:<{width}}{r.name}{reason}")
         lines.extend(hunk_lines(r))
+    if hidden:
+        lines.append(f"skipped: {hidden} variant(s) outside Versions of the installed release (-v lists them)")
     lines.extend(f"undone: {name} (no longer selected)" for name in plan.dropped)
     lines.extend(f"warning: {w}" for w in plan.warnings)
     lines.extend(
@@ -124,21 +154,31 @@ def _render_apply(  # noqa: PLR0913 - one call site, all inputs of the rendering
         for u in uncovered
     )
     tail = "dry run: nothing written" if dry_run else ("written" if written else "nothing to write")
-    if not ok:
+    if not ok or (refused and not dry_run):
         tail = "nothing written"
     lines.append(
-        f"summary: {counts[APPLIED]} applied, {counts[ALREADY]} already applied, {counts[SKIPPED]} skipped, "
+        f"summary: {counts[APPLIED]} {WOULD_APPLY if would else APPLIED}, {counts[ALREADY]} already applied, "
+        f"{counts[SKIPPED]} skipped, "
         f"{counts[FAILED]} failed; {len(plan.changes) if ok else 0} file(s) changed; {tail}"
     )
-    code = EXIT_OK if ok and not (uncovered and getattr(args, "strict", False)) else EXIT_FAILED
-    if ok and code != EXIT_OK:
-        lines.append(f"strict: {len(uncovered)} uncovered patch(es); exit 1")
+    code = EXIT_OK if ok and not refused else EXIT_FAILED
+    if ok and refused:
+        lines.append(f"strict: {len(uncovered)} uncovered patch(es); nothing written; exit 1")
     return Outcome(doc, tuple(lines), code, tuple(problems))
 
 
 def _uncovered(args: argparse.Namespace, decisions: Sequence[Decision], target: Target) -> tuple[Uncovered, ...]:
     record = CoverageRecord.load(args.patches.resolve().parent / "coverage.json")
     return uncovered_patches(decisions, target.versions, record)
+
+
+WOULD_APPLY = "would apply"
+"""How ``check`` and ``--dry-run`` label a patch they would apply (``--json`` keeps the status ``applied``)."""
+
+
+def _outside_versions(result: PatchResult) -> bool:
+    """A variant skipped only because the installed release is outside its ``Versions``."""
+    return result.status == SKIPPED and "is outside Versions" in result.reason
 
 
 def _relevant(name: str, decisions: Sequence[Decision]) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from sitepatch._installed import scan
+from sitepatch.commands import EXIT_NOT_PATCHED
 from sitepatch.commands._outcome import EXIT_FAILED, EXIT_OK, Outcome, target_dir
 from sitepatch.disk import DiskReader, read_manifest
 from sitepatch.manifest import JOURNAL_NAME, MANIFEST_NAME, STATE_DIR
@@ -77,6 +78,14 @@ def run(args: argparse.Namespace, *, hook: Callable[[str], None] | None = None) 
             (*report.problems, f"{journal}: an interrupted run left a journal; run apply or revert to roll it back"),
         )
     lines = [f"target: {root}"]
+    if manifest is None and not os.path.exists(journal):
+        # Nothing recorded: say which of the two it is, rather than "0 of 0 in place".
+        reverted = os.path.isdir(state)
+        why = f"{state} holds no manifest (reverted, or never completed)" if reverted else f"no {STATE_DIR} directory"
+        lines.append(f"summary: NOT patched: {why}; run apply to patch this install")
+        doc = _status_doc(report, versions)
+        doc["patched"] = False
+        return Outcome(doc, tuple(lines), EXIT_NOT_PATCHED)
     width = max((len(p.status) for p in report.patches), default=7) + 2
     lines.extend(f"{p.status:<{width}}{p.name}{': ' + p.reason if p.reason else ''}" for p in report.patches)
     lines.extend(f"problem: {p}" for p in report.problems)

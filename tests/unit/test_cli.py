@@ -229,7 +229,7 @@ def test_an_editable_install_is_refused(tmp_path: Path, patches: Path, one_patch
 
 
 def test_status_reports_applied_lost_and_modified(run: Run, site: Path, one_patch: Path) -> None:
-    assert run("status")[0] == 1  # nothing applied yet
+    assert run("status")[0] == 3  # nothing applied yet: not patched
     assert run()[0] == 0
     code, out, _ = run("status")
     assert code == 0
@@ -275,7 +275,7 @@ def test_revert_restores_pristine_bytes(run: Run, site: Path, one_patch: Path) -
     assert snapshot(site) == before
     assert not (site / ".sitepatch/manifest.json").exists()
     assert not list((site / ".sitepatch").glob("pristine/**/*.py"))
-    assert run("status")[0] == 1
+    assert run("status")[0] == 3  # reverted: not patched
     assert "nothing to revert" in run("revert")[1]
 
 
@@ -458,7 +458,7 @@ def test_the_repo_entry_point_runs_without_installing(
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "applied  0001-twenty.diff" in done.stdout
+    assert "would apply  0001-twenty.diff" in done.stdout
     done = subprocess.run(
         [sys.executable, "-m", "sitepatch", "--version"], capture_output=True, text=True, check=True, cwd=REPO
     )

@@ -68,7 +68,7 @@ def test_strict_exits_1_on_an_uncovered_install(run: Run, patches: Path, command
     code, out, _ = run(command, "--strict")
 
     assert code == 1
-    assert "strict: 1 uncovered patch(es); exit 1" in out
+    assert "strict: 1 uncovered patch(es); nothing written; exit 1" in out
 
 
 @pytest.mark.parametrize(

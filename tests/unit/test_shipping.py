@@ -324,8 +324,8 @@ def test_guard_refuses_to_start_when_a_patch_is_gone(patched_image: FakeImage, d
 @needs_sh
 def test_guard_refuses_to_start_on_an_install_that_was_never_patched(image: FakeImage) -> None:
     result = run_guard(image.site, *START)
-    assert result.returncode == 1
-    assert "no sitepatch manifest" in result.stderr
+    assert result.returncode == 3
+    assert "NOT patched" in result.stderr
     assert "started" not in result.stdout
 
 
