@@ -172,7 +172,7 @@ class HttpFetcher:
         :raises FetchError: when the URL is not http(s), the answer is over the limits, or the request fails
             after the retries.
         """
-        headers = {"User-Agent": "sitepatch-sweep", "Accept-Encoding": "identity"}
+        headers = {"User-Agent": "sitepatch", "Accept-Encoding": "identity"}
         if byte_range is not None:
             start, end = byte_range
             headers["Range"] = f"bytes={start}" if end is None else f"bytes={start}-{end}"

@@ -259,3 +259,30 @@ def test_a_member_zipfile_cannot_read_is_a_fetch_error(
 
     with pytest.raises(FetchError, match=message):
         ReleaseCache(tmp_path, HttpFetcher()).files(release, ["demo/mod.py"])
+
+
+# -- item 9: import URL reads a bounded body -----------------------------------------------------------------
+
+
+def test_import_of_a_url_refuses_a_body_over_the_limit(run: Callable[..., tuple[int, str, str]]) -> None:
+    limit = 16 * 1024 * 1024  # MAX_IMPORT_BYTES
+    # No Content-Length: only counting while reading can stop it.
+    body = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + b"+" * (limit + 1)
+    with serve_raw(answer_with(body)) as url:
+        code, out, err = run("import", f"{url}/pull/1.diff")
+
+    assert code == 2, out + err
+    assert f"{url}/pull/1.diff: the answer is over the 16777216 byte limit per response" in err
+    assert "Traceback" not in err
+
+
+def test_import_of_a_url_reads_the_diff(run: Callable[..., tuple[int, str, str]]) -> None:
+    from fakesite import SOURCE, make_diff
+
+    diff = make_diff(SOURCE, SOURCE.replace(b"line 20\n", b"line 20 (upstream)\n"), "demo/mod.py")
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(diff) + diff
+    with serve_raw(answer_with(answer)) as url:
+        code, out, err = run("import", f"{url}/pull/1.diff", "--name", "upstream-twenty", "--dry-run")
+
+    assert code == 0, out + err
+    assert "would write" in out
