@@ -13,6 +13,7 @@ file is checked against the wheel's ``RECORD`` hash before it is stored.
 
 from __future__ import annotations
 
+import base64
 import bisect
 import contextlib
 import csv
@@ -199,13 +200,10 @@ class HttpFetcher:
     def _request(self, url: str, headers: dict[str, str]) -> tuple[int, bytes]:
         deadline = time.monotonic() + self.deadline
         for _ in range(MAX_REDIRECTS + 1):
-            parts = _http_url(url)
-            kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-            connection = kind(parts.hostname or "", parts.port, timeout=self.timeout)
-            target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+            connection, target, sent = self._connect(_http_url(url), headers)
             with _Watchdog(connection, deadline) as watchdog:
                 try:
-                    connection.request("GET", target, headers=headers)
+                    connection.request("GET", target, headers=sent)
                     answer = self._answer(connection.getresponse(), url, deadline)
                 except FetchError:
                     raise
@@ -221,6 +219,35 @@ class HttpFetcher:
             return answer
         msg = f"{url}: more than {MAX_REDIRECTS} redirects; check the --index URL"
         raise FetchError(msg)
+
+    def _connect(
+        self, parts: urllib.parse.SplitResult, headers: dict[str, str]
+    ) -> tuple[http.client.HTTPConnection, str, dict[str, str]]:
+        """A connection for ``parts``, the request target and the headers to send.
+
+        The proxy is the one the environment names (``https_proxy``, ``no_proxy``...), read as urllib reads it.
+        """
+        import urllib.request  # noqa: PLC0415 - the environment's proxy settings, read as urllib reads them
+
+        host = parts.hostname or ""
+        kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        proxy = urllib.request.getproxies().get(parts.scheme)
+        if not proxy or urllib.request.proxy_bypass(host):
+            return kind(host, parts.port, timeout=self.timeout), target, headers
+        via = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        auth = {}
+        if via.username is not None:
+            token = base64.b64encode(
+                f"{urllib.parse.unquote(via.username)}:{urllib.parse.unquote(via.password or '')}".encode()
+            )
+            auth["Proxy-Authorization"] = f"Basic {token.decode('ascii')}"
+        connection = kind(via.hostname or "", via.port or 8080, timeout=self.timeout)
+        if parts.scheme == "https":
+            # A tunnel: TLS runs end to end with the index, the proxy sees only the host name.
+            connection.set_tunnel(host, parts.port, headers=auth)
+            return connection, target, headers
+        return connection, urllib.parse.urlunsplit(parts._replace(fragment="")), {**headers, **auth}
 
     def _answer(self, response: http.client.HTTPResponse, url: str, deadline: float) -> tuple[int, bytes] | str:
         """The status and body of a usable answer, or the URL a redirect points to."""

@@ -164,10 +164,13 @@ def serve(index: FakeIndex) -> Iterator[FakeIndex]:
 
 
 @contextmanager
-def serve_raw(answer: Callable[[socket.socket, threading.Event], None]) -> Iterator[str]:
+def serve_raw(
+    answer: Callable[[socket.socket, threading.Event], None], heads: list[bytes] | None = None
+) -> Iterator[str]:
     """A hostile server on 127.0.0.1 that answers every connection with ``answer(connection, stop)``, bytes as is.
 
-    The request head is read first; ``stop`` is set when the test leaves the block (a dripping answer ends then).
+    The request head is read first (and appended to ``heads``); ``stop`` is set when the test leaves the block
+    (a dripping answer ends then).
     Yields the server's root URL (``http://127.0.0.1:PORT``).
     """
     listener = socket.create_server(("127.0.0.1", 0))
@@ -184,6 +187,8 @@ def serve_raw(answer: Callable[[socket.socket, threading.Event], None]) -> Itera
                     if not data:
                         return
                     head += data
+                if heads is not None:
+                    heads.append(head)
                 answer(connection, stop)
             except OSError:
                 return

@@ -286,3 +286,17 @@ def test_import_of_a_url_reads_the_diff(run: Callable[..., tuple[int, str, str]]
 
     assert code == 0, out + err
     assert "would write" in out
+
+
+def test_the_environment_s_proxy_is_used_as_urllib_used_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    heads: list[bytes] = []
+    answer = answer_with(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+    with serve_raw(answer, heads) as proxy:
+        monkeypatch.setenv("http_proxy", proxy.replace("http://", "http://user:pw@"))
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        assert HttpFetcher(retries=0).get("http://index.invalid/pypi/demo/json") == (200, b"{}")
+
+    (head,) = heads
+    assert head.startswith(b"GET http://index.invalid/pypi/demo/json HTTP/1.1\r\n")
+    assert b"Proxy-Authorization: Basic dXNlcjpwdw==\r\n" in head
