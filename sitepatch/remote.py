@@ -6,6 +6,13 @@ is larger), then fetches only the members it is asked for, each with one range r
 header and compressed bytes, as pip's lazy wheel does. ``zipfile`` does the decompression and the CRC check.
 When the server ignores ``Range`` and sends the whole file, the wheel is kept in the cache and read from there.
 
+:class:`HttpFetcher` is a small client on ``http.client``, bounded against a hostile or broken index: http and
+https URLs only (also after a redirect), at most :data:`MAX_RESPONSE_BYTES` per answer, one total deadline per
+request (:data:`REQUEST_DEADLINE`, kept by a timer that shuts the socket down, so a server sending a byte at a
+time cannot hold it), and :data:`MAX_MEMBER_BYTES` per wheel member, inflated in steps and counted. A malformed
+answer (a truncated body, a garbage status line, an over-long header line) is retried, then a
+:class:`FetchError` naming the URL; so is an index page of the wrong shape, naming the field.
+
 :class:`ReleaseCache` keeps what was read on disk (``<cache>/releases/<name>/<version>.json`` plus
 content-addressed ``<cache>/blobs/``), so a second sweep of the same releases makes no request at all, and each
 file is checked against the wheel's ``RECORD`` hash before it is stored.
