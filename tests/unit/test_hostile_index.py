@@ -97,13 +97,16 @@ def test_a_server_that_drips_a_byte_at_a_time_meets_the_deadline() -> None:
             connection.sendall(b"x")
             time.sleep(0.05)
 
-    with serve_raw(drip) as url:
+    heads: list[bytes] = []
+    with serve_raw(drip, heads) as url:
         fetcher = HttpFetcher(retries=2, timeout=0.5, deadline=1.0)
         started = time.monotonic()
         with pytest.raises(FetchError, match=r"no complete answer within 1 s"):
             fetcher.get(f"{url}/pypi/demo/json")
-        # The deadline is not retried: one deadline, not three (with a wide margin for a loaded machine).
-        assert time.monotonic() - started < 2.5
+        # Cut off, not held for as long as the server drips (a wide margin for a loaded machine).
+        assert time.monotonic() - started < 30
+    # A deadline is not retried: one request, not three.
+    assert len(heads) == 1
 
 
 def test_a_server_that_drips_its_headers_meets_the_deadline() -> None:
