@@ -141,12 +141,27 @@ def _strip_eol(raw: bytes) -> tuple[bytes, bytes]:
     return raw, b""
 
 
+def _field_value(pieces: list[str]) -> str:
+    r"""A header field's value from its first line and its continuation lines, joined once.
+
+    Empty pieces before the first non-empty one are dropped (``Description:`` with its text below it).
+
+    >>> _field_value(["", "first", "", "third"])
+    'first\n\nthird'
+    """
+    start = next((i for i, piece in enumerate(pieces) if piece), len(pieces))
+    return "\n".join(pieces[start:])
+
+
 class _Header:
     """The header of one patch file while it is being read."""
 
     def __init__(self, display: str) -> None:
         self.display = display
         self.fields: list[tuple[str, str]] = []
+        """Each field and its value, set when the whole header has been read."""
+        self.pieces: list[tuple[str, list[str]]] = []
+        """Each field and the lines of its value, appended while reading (joined once: linear in the size)."""
         self.lines: dict[str, int] = {}
         self.problems: list[PatchParseError] = []
 
@@ -157,25 +172,30 @@ class _Header:
 def _read_header(raw_lines: list[bytes], display: str) -> tuple[_Header, int]:
     """Read the header; return it and the index of the first line after it."""
     header = _Header(display)
+    index = _read_fields(raw_lines, header)
+    header.fields = [(key, _field_value(pieces)) for key, pieces in header.pieces]
+    return header, index
+
+
+def _read_fields(raw_lines: list[bytes], header: _Header) -> int:
+    """Read the header's lines into ``header.pieces``; return the index of the first line after the header."""
     index = 0
     while index < len(raw_lines):
         raw = raw_lines[index]
         text, _ = _strip_eol(raw)
         lineno = index + 1
         if not text.strip():
-            return header, index + 1
+            return index + 1
         if text.startswith(_DIFF_START) or text == b"---":
-            return header, index
+            return index
         if text[:1] in (b" ", b"\t"):
-            if not header.fields:
+            if not header.pieces:
                 header.problem(
                     lineno, "a continuation line before any header field; start the header with 'Subject: ...'"
                 )
             else:
                 piece = text.strip()
-                key, value = header.fields[-1]
-                addition = "" if piece == b"." else piece.decode("utf-8", "replace")
-                header.fields[-1] = (key, f"{value}\n{addition}" if value else addition)
+                header.pieces[-1][1].append("" if piece == b"." else piece.decode("utf-8", "replace"))
         else:
             match = _KEY.match(text)
             if match is None:
@@ -193,9 +213,9 @@ def _read_header(raw_lines: list[bytes], display: str) -> tuple[_Header, int]:
                         lineno, f"header field {key!r} given twice (first at line {header.lines[key.lower()]})"
                     )
                 header.lines.setdefault(key.lower(), lineno)
-                header.fields.append((key, value))
+                header.pieces.append((key, [value]))
         index += 1
-    return header, index
+    return index
 
 
 def _check_keys(header: _Header) -> None:

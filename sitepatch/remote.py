@@ -6,6 +6,13 @@ is larger), then fetches only the members it is asked for, each with one range r
 header and compressed bytes, as pip's lazy wheel does. ``zipfile`` does the decompression and the CRC check.
 When the server ignores ``Range`` and sends the whole file, the wheel is kept in the cache and read from there.
 
+:class:`HttpFetcher` is a small client on ``http.client``, bounded against a hostile or broken index: http and
+https URLs only (also after a redirect), at most :data:`MAX_RESPONSE_BYTES` per answer, one total deadline per
+request (:data:`REQUEST_DEADLINE`, kept by a timer that shuts the socket down, so a server sending a byte at a
+time cannot hold it), and :data:`MAX_MEMBER_BYTES` per wheel member, inflated in steps and counted. A malformed
+answer (a truncated body, a garbage status line, an over-long header line) is retried, then a
+:class:`FetchError` naming the URL; so is an index page of the wrong shape, naming the field.
+
 :class:`ReleaseCache` keeps what was read on disk (``<cache>/releases/<name>/<version>.json`` plus
 content-addressed ``<cache>/blobs/``), so a second sweep of the same releases makes no request at all, and each
 file is checked against the wheel's ``RECORD`` hash before it is stored.
@@ -13,22 +20,24 @@ file is checked against the wheel's ``RECORD`` hash before it is stored.
 
 from __future__ import annotations
 
+import base64
 import bisect
 import contextlib
 import csv
 import email.parser
+import http.client
 import io
 import json
 import os
+import socket
 import tempfile
+import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
@@ -39,6 +48,11 @@ from sitepatch.errors import TargetError
 
 __all__ = [
     "DEFAULT_INDEX",
+    "MAX_MEMBER_BYTES",
+    "MAX_REDIRECTS",
+    "MAX_RESPONSE_BYTES",
+    "READ_TIMEOUT",
+    "REQUEST_DEADLINE",
     "FetchError",
     "FetchStats",
     "Fetcher",
@@ -63,6 +77,24 @@ _TAIL = 64 * 1024
 _SLACK = 1024
 """Extra bytes fetched after a member's local header: its extra field may be longer than the central one."""
 _SCHEMA = 1
+
+
+MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+"""The largest response body the sweep reads (256 MiB): a whole wheel when a server ignores ``Range``.
+
+LiteLLM's largest wheel on PyPI (1.110.2, win_amd64) is 45 MB and its JSON listing 2.6 MB; a larger body, or a
+``Content-Length`` announcing one, is refused before it is read.
+"""
+MAX_MEMBER_BYTES = 64 * 1024 * 1024
+"""The largest wheel member the sweep inflates (64 MiB), counted while it is inflated in 64 KiB steps."""
+REQUEST_DEADLINE = 300.0
+"""Seconds one request may take in total (connect, headers and body), whatever the server's pace."""
+READ_TIMEOUT = 60.0
+"""Seconds a connect or a single socket read may wait."""
+MAX_REDIRECTS = 5
+"""Redirects followed per request (to http and https URLs only)."""
+_CHUNK = 64 * 1024
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 class FetchError(TargetError):
@@ -91,47 +123,183 @@ class FetchStats:
     """Wheels fetched whole because the server ignored ``Range``."""
 
 
+class _TransientError(Exception):
+    """A request failed in a way a retry may fix (a broken connection, a server error)."""
+
+
+def _http_url(url: str) -> urllib.parse.SplitResult:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        msg = f"{url}: only http and https URLs can be fetched; check the --index URL and the index's file URLs"
+        raise FetchError(msg)
+    return parts
+
+
+class _Watchdog:
+    """Shut a connection's socket down when its request's deadline passes, so a blocked read returns."""
+
+    def __init__(self, connection: http.client.HTTPConnection, deadline: float) -> None:
+        self.expired = False
+        self._connection = connection
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._expire)
+        self._timer.daemon = True
+
+    def _expire(self) -> None:
+        self.expired = True
+        sock = self._connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                # The plain socket's shutdown, also under TLS: it wakes a read blocked in another thread.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    def __enter__(self) -> _Watchdog:  # noqa: PYI034 - a private class, never subclassed
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+
 @mutable
 class HttpFetcher:
-    """:class:`Fetcher` over ``urllib``, counting requests and bytes; retries a failed request twice."""
+    """:class:`Fetcher` over ``http.client``: http(s) only, bounded in size and time; retries a failed request.
+
+    Every request has a total deadline (:data:`REQUEST_DEADLINE`), a per-read timeout (:data:`READ_TIMEOUT`)
+    and a body limit (:data:`MAX_RESPONSE_BYTES`); a broken connection, a malformed response or an HTTP 5xx is
+    retried ``retries`` times, a deadline or a size over the limit is not.
+    """
 
     stats: FetchStats = field(default_factory=FetchStats)
-    timeout: float = 120.0
+    timeout: float = READ_TIMEOUT
     retries: int = 2
+    deadline: float = REQUEST_DEADLINE
+    max_bytes: int = MAX_RESPONSE_BYTES
 
     def get(self, url: str, byte_range: tuple[int, int | None] | None = None) -> tuple[int, bytes]:
         """See :meth:`Fetcher.get`.
 
-        :raises FetchError: when the request fails after the retries.
+        :raises FetchError: when the URL is not http(s), the answer is over the limits, or the request fails
+            after the retries.
         """
-        headers = {"User-Agent": "sitepatch-sweep"}
+        headers = {"User-Agent": "sitepatch", "Accept-Encoding": "identity"}
         if byte_range is not None:
             start, end = byte_range
             headers["Range"] = f"bytes={start}" if end is None else f"bytes={start}-{end}"
-        if not url.startswith(("http://", "https://", "file://")):
-            msg = f"{url}: only http(s) and file URLs can be fetched"
-            raise FetchError(msg)
-        last: Exception | None = None
+        _http_url(url)
+        last: BaseException | None = None
         for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(0.5 * attempt)
             try:
-                request = urllib.request.Request(url, headers=headers)  # noqa: S310 - scheme checked above
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                    body: bytes = response.read()
-                    status = int(getattr(response, "status", 200) or 200)
-            except urllib.error.HTTPError as err:
-                if err.code == 416 or err.code < 500:
-                    msg = f"{url}: HTTP {err.code} {err.reason}"
-                    raise FetchError(msg) from err
-                last = err
-            except (urllib.error.URLError, OSError, TimeoutError) as err:
-                last = err
-            else:
-                self.stats.requests += 1
-                self.stats.bytes += len(body)
-                return status, body
-            time.sleep(0.5 * (attempt + 1))
-        msg = f"{url}: request failed ({last}); check the network or the --index URL"
+                status, body = self._request(url, headers)
+            except _TransientError as err:
+                last = err.__cause__ or err
+                continue
+            self.stats.requests += 1
+            self.stats.bytes += len(body)
+            return status, body
+        what = " ".join(str(last).split())[:200].encode("ascii", "backslashreplace").decode() if last else ""
+        what = f"{type(last).__name__}: {what}" if last is not None else "no answer"
+        msg = (
+            f"{url}: request failed after {self.retries + 1} attempt(s) ({what}); check the network or the --index URL"
+        )
         raise FetchError(msg) from last
+
+    def _request(self, url: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        deadline = time.monotonic() + self.deadline
+        for _ in range(MAX_REDIRECTS + 1):
+            connection, target, sent = self._connect(_http_url(url), headers)
+            with _Watchdog(connection, deadline) as watchdog:
+                try:
+                    connection.request("GET", target, headers=sent)
+                    answer = self._answer(connection.getresponse(), url, deadline)
+                except FetchError:
+                    raise
+                except (OSError, http.client.HTTPException) as err:
+                    if watchdog.expired or time.monotonic() > deadline:
+                        raise self._late(url) from err
+                    raise _TransientError(str(err)) from err
+                finally:
+                    connection.close()
+            if isinstance(answer, str):
+                url = answer
+                continue
+            return answer
+        msg = f"{url}: more than {MAX_REDIRECTS} redirects; check the --index URL"
+        raise FetchError(msg)
+
+    def _connect(
+        self, parts: urllib.parse.SplitResult, headers: dict[str, str]
+    ) -> tuple[http.client.HTTPConnection, str, dict[str, str]]:
+        """A connection for ``parts``, the request target and the headers to send.
+
+        The proxy is the one the environment names (``https_proxy``, ``no_proxy``...), read as urllib reads it.
+        """
+        import urllib.request  # noqa: PLC0415 - the environment's proxy settings, read as urllib reads them
+
+        host = parts.hostname or ""
+        kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        proxy = urllib.request.getproxies().get(parts.scheme)
+        if not proxy or urllib.request.proxy_bypass(host):
+            return kind(host, parts.port, timeout=self.timeout), target, headers
+        via = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        auth = {}
+        if via.username is not None:
+            token = base64.b64encode(
+                f"{urllib.parse.unquote(via.username)}:{urllib.parse.unquote(via.password or '')}".encode()
+            )
+            auth["Proxy-Authorization"] = f"Basic {token.decode('ascii')}"
+        connection = kind(via.hostname or "", via.port or 8080, timeout=self.timeout)
+        if parts.scheme == "https":
+            # A tunnel: TLS runs end to end with the index, the proxy sees only the host name.
+            connection.set_tunnel(host, parts.port, headers=auth)
+            return connection, target, headers
+        return connection, urllib.parse.urlunsplit(parts._replace(fragment="")), {**headers, **auth}
+
+    def _answer(self, response: http.client.HTTPResponse, url: str, deadline: float) -> tuple[int, bytes] | str:
+        """The status and body of a usable answer, or the URL a redirect points to."""
+        location = response.getheader("Location")
+        if response.status in _REDIRECTS and location:
+            return urllib.parse.urljoin(url, location)
+        if response.status >= 500:
+            msg = f"HTTP {response.status} {response.reason}"
+            raise _TransientError(msg)
+        if response.status not in (200, 206):
+            msg = f"{url}: HTTP {response.status} {response.reason}"
+            raise FetchError(msg)
+        return response.status, self._body(response, url, deadline)
+
+    def _late(self, url: str) -> FetchError:
+        return FetchError(
+            f"{url}: no complete answer within {self.deadline:g} s (the limit per request); "
+            "the server is too slow or stalling, try again later or another --index"
+        )
+
+    def _body(self, response: http.client.HTTPResponse, url: str, deadline: float) -> bytes:
+        announced = response.getheader("Content-Length") or ""
+        if announced.strip().isdigit() and int(announced) > self.max_bytes:
+            msg = (
+                f"{url}: the server announces {int(announced)} bytes, over the {self.max_bytes} byte limit per response"
+            )
+            raise FetchError(msg)
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            if time.monotonic() > deadline:
+                raise self._late(url)
+            chunk = response.read1(_CHUNK)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > self.max_bytes:
+                msg = f"{url}: the answer is over the {self.max_bytes} byte limit per response; refused"
+                raise FetchError(msg)
+            chunks.append(chunk)
+        if response.length:
+            # http.client reports a body shorter than its Content-Length only through the bytes left.
+            raise http.client.IncompleteRead(b"".join(chunks), response.length)
+        return b"".join(chunks)
 
 
 @frozen
@@ -209,19 +377,15 @@ def list_releases(
             raise FetchError(msg)
         if saved is not None:
             _write_atomic(saved, raw)
-    try:
-        document = json.loads(raw)
-        files_by_version: dict[str, Any] = document["releases"]
-    except (ValueError, KeyError, TypeError) as err:
-        msg = f"{url}: not a JSON API project page ({err})"
-        raise FetchError(msg) from err
+    files_by_version = _releases_of(raw, url)
     releases: list[Release] = []
     for text, files in files_by_version.items():
         try:
             version = Version(text)
         except InvalidVersion:
             continue
-        wheels = [f for f in files if str(f.get("filename", "")).endswith(".whl")]
+        entries = [_wheel_entry(f, url, text, n) for n, f in enumerate(_file_list(files, url, text))]
+        wheels = [f for f in entries if f is not None]
         if not wheels:
             continue
         for wheel in wheels:
@@ -239,12 +403,57 @@ def list_releases(
                 version=version,
                 wheel=str(chosen["filename"]),
                 url=urllib.parse.urljoin(url, str(chosen["url"])),
-                size=int(chosen.get("size") or 0),
+                size=chosen["size"],
                 upload_time=str(chosen.get("upload_time_iso_8601") or chosen.get("upload_time") or ""),
                 yanked=all(bool(f.get("yanked")) for f in wheels),
             )
         )
     return tuple(sorted(releases, key=lambda r: r.version))
+
+
+def _releases_of(raw: bytes, url: str) -> dict[str, Any]:
+    """The ``releases`` object of a JSON API project page, checked to be an object."""
+    try:
+        document = json.loads(raw)
+    except ValueError as err:
+        msg = f"{url}: not a JSON API project page ({err}); check the --index URL"
+        raise FetchError(msg) from err
+    releases = document.get("releases") if isinstance(document, dict) else None
+    if not isinstance(releases, dict):
+        shown = type(releases).__name__ if isinstance(document, dict) and "releases" in document else "missing"
+        msg = f"{url}: not a JSON API project page ('releases' is {shown}, not an object of versions)"
+        msg += "; check the --index URL"
+        raise FetchError(msg)
+    return releases
+
+
+def _file_list(files: object, url: str, version: str) -> list[Any]:
+    if not isinstance(files, list):
+        msg = f"{url}: releases[{version!r}] is a {type(files).__name__}, not a list of files"
+        msg += "; the index page is malformed"
+        raise FetchError(msg)
+    return files
+
+
+def _wheel_entry(entry: object, url: str, version: str, number: int) -> dict[str, Any] | None:
+    """A file entry of the listing, checked, with ``size`` as an int; ``None`` when it is not a wheel."""
+    where = f"{url}: releases[{version!r}][{number}]"
+    if not isinstance(entry, dict):
+        msg = f"{where} is a {type(entry).__name__}, not a file object; the index page is malformed"
+        raise FetchError(msg)
+    filename = entry.get("filename")
+    if not isinstance(filename, str) or not filename.endswith(".whl"):
+        return None
+    if filename.count("-") < 4 or not isinstance(entry.get("url"), str):
+        msg = f"{where}: {filename!r} is not a wheel file name with a URL (name-version-python-abi-platform.whl)"
+        raise FetchError(msg + "; the index page is malformed")
+    size = entry.get("size")
+    if size is None:
+        size = 0
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        msg = f"{where}: size {size!r} is not a number of bytes; the index page is malformed"
+        raise FetchError(msg)
+    return {**entry, "size": size}
 
 
 class _SparseFile(io.RawIOBase):
@@ -309,14 +518,18 @@ class _SparseFile(io.RawIOBase):
 class RemoteWheel:
     """A wheel on the index read member by member with range requests (or whole, if ranges are refused)."""
 
-    def __init__(self, release: Release, fetcher: Fetcher, *, whole_dir: Path | None = None) -> None:
+    def __init__(
+        self, release: Release, fetcher: Fetcher, *, whole_dir: Path | None = None, max_member: int = MAX_MEMBER_BYTES
+    ) -> None:
         """Open the wheel: fetch its central directory.
 
         :param whole_dir: where to keep the wheel if the server sends it whole (read from there next time).
+        :param max_member: the largest member :meth:`read` inflates.
         :raises FetchError: when the wheel cannot be read or is not a zip file.
         """
         self.release = release
         self.fetched = 0
+        self.max_member = max_member
         self._fetcher = fetcher
         problem = wheel_filename_problem(release.wheel)
         if problem is not None:
@@ -331,7 +544,7 @@ class RemoteWheel:
             else:
                 self._file = self._open_remote(kept)
             self._zip = zipfile.ZipFile(self._file)
-        except (zipfile.BadZipFile, OSError, EOFError) as err:
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as err:
             if isinstance(err, FetchError):
                 raise
             msg = f"{release.url}: not a readable wheel ({err})"
@@ -394,12 +607,41 @@ class RemoteWheel:
                 )
                 if self._file._covering(start, end) is None:  # noqa: SLF001 - the class's own helper
                     self._file.add(start, self._fetch_range(start, end))
-            try:
-                found[name] = self._zip.read(info)
-            except (zipfile.BadZipFile, OSError, EOFError) as err:
-                msg = f"{self.release.url}: {name} is damaged ({err}); run again, or delete the cache entry"
-                raise FetchError(msg) from err
+            found[name] = self._inflate(info)
         return found
+
+    def _inflate(self, info: zipfile.ZipInfo) -> bytes:
+        """A member's bytes, inflated in steps and counted against :data:`MAX_MEMBER_BYTES` as they come."""
+        where = f"{self.release.url}: {info.filename}"
+        if info.flag_bits & 0x1:
+            msg = f"{where} is encrypted; a wheel's members never are, so this is not a usable wheel"
+            raise FetchError(msg)
+        if info.file_size > self.max_member:
+            msg = f"{where} declares {info.file_size} bytes, over the {self.max_member} byte limit per member; refused"
+            raise FetchError(msg)
+        try:
+            with self._zip.open(info) as member:
+                data = self._counted(member, where)
+        except NotImplementedError as err:
+            msg = f"{where} uses compression method {info.compress_type}, which this Python cannot read ({err})"
+            raise FetchError(msg) from err
+        except FetchError:
+            raise
+        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError) as err:
+            msg = f"{where} is damaged ({err}); run again, or delete the cache entry"
+            raise FetchError(msg) from err
+        return data
+
+    def _counted(self, member: IO[bytes], where: str) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        while chunk := member.read(_CHUNK):
+            total += len(chunk)
+            if total > self.max_member:
+                msg = f"{where} inflates past the {self.max_member} byte limit per member; refused"
+                raise FetchError(msg)
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def close(self) -> None:
         """Release the underlying file."""
@@ -518,7 +760,8 @@ class ReleaseCache:
     def _fetch(self, release: Release, missing: Sequence[str], meta: dict[str, Any], known: dict[str, Any]) -> Any:  # noqa: ANN401
         wheel = RemoteWheel(release, self.fetcher, whole_dir=self.root / "wheels")
         try:
-            stem = f"{release.wheel.split('-')[0]}-{release.wheel.split('-')[1]}"
+            name, _, rest = release.wheel.partition("-")
+            stem = f"{name}-{rest.partition('-')[0]}"
             dist_info = f"{stem}.dist-info"
             wanted = [f"{dist_info}/METADATA", f"{dist_info}/RECORD", *missing]
             if f"{dist_info}/RECORD" not in wheel.names:

@@ -5,16 +5,17 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
 import threading
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from fakesite import record_hash
 
-__all__ = ["FakeIndex", "make_wheel", "serve"]
+__all__ = ["FakeIndex", "make_wheel", "serve", "serve_raw"]
 
 
 def make_wheel(
@@ -64,6 +65,8 @@ class FakeIndex:
     log: list[tuple[str, str | None, int]] = field(default_factory=list)
     """(path, Range header, bytes sent) of every request."""
     url: str = ""
+    pages: dict[str, bytes] = field(default_factory=dict)
+    """name -> a JSON page served as is instead of the one built from ``projects`` (a malformed listing)."""
 
     def add(self, name: str, version: str, wheel: bytes, upload_time: str = "2026-01-01T00:00:00Z") -> None:
         """Publish ``wheel`` as the release ``name`` ``version``."""
@@ -71,6 +74,8 @@ class FakeIndex:
         self.projects.setdefault(name, {})[version] = (filename, wheel, upload_time)
 
     def page(self, name: str) -> bytes:
+        if name in self.pages:
+            return self.pages[name]
         releases = {
             version: [
                 {
@@ -109,7 +114,8 @@ def _handler(index: FakeIndex) -> type[BaseHTTPRequestHandler]:
             parts = self.path.strip("/").split("/")
             body: bytes | None = None
             if len(parts) == 3 and parts[0] == "pypi" and parts[2] == "json":
-                body = index.page(parts[1]) if parts[1] in index.projects else None
+                known = parts[1] in index.projects or parts[1] in index.pages
+                body = index.page(parts[1]) if known else None
                 wanted = None
             elif len(parts) == 2 and parts[0] == "files":
                 body = index.wheel(parts[1])
@@ -155,3 +161,53 @@ def serve(index: FakeIndex) -> Iterator[FakeIndex]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@contextmanager
+def serve_raw(
+    answer: Callable[[socket.socket, threading.Event], None], heads: list[bytes] | None = None
+) -> Iterator[str]:
+    """A hostile server on 127.0.0.1 that answers every connection with ``answer(connection, stop)``, bytes as is.
+
+    The request head is read first (and appended to ``heads``); ``stop`` is set when the test leaves the block
+    (a dripping answer ends then).
+    Yields the server's root URL (``http://127.0.0.1:PORT``).
+    """
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def one(connection: socket.socket) -> None:
+        with connection:
+            connection.settimeout(5)
+            head = b""
+            try:
+                while b"\r\n\r\n" not in head:
+                    data = connection.recv(4096)
+                    if not data:
+                        return
+                    head += data
+                if heads is not None:
+                    heads.append(head)
+                answer(connection, stop)
+            except OSError:
+                return
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=one, args=(connection,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()

@@ -16,20 +16,24 @@ from sitepatch.lifecycle import patch_dir_names
 from sitepatch.parse import load_patches
 from sitepatch.workflows import import_change
 
-__all__ = ["run"]
+__all__ = ["MAX_IMPORT_BYTES", "run"]
 
 
 def __dir__() -> list[str]:
     return __all__
 
 
+MAX_IMPORT_BYTES = 16 * 1024 * 1024
+"""The largest diff ``import URL`` reads (16 MiB); a larger answer is refused before it fills memory."""
+
+
 def _read_source(source: str) -> bytes:
     if source.startswith(("http://", "https://")):
-        import urllib.request  # noqa: PLC0415 - only for a URL
+        # The sweep's client: bounded in size and time (see sitepatch.remote), loaded only for a URL.
+        from sitepatch.remote import HttpFetcher  # noqa: PLC0415
 
-        with urllib.request.urlopen(source, timeout=60) as response:  # noqa: S310 - the user names the URL
-            data: bytes = response.read()
-            return data
+        _, data = HttpFetcher(max_bytes=MAX_IMPORT_BYTES).get(source)
+        return data
     try:
         return Path(source).read_bytes()
     except OSError as err:

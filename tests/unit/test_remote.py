@@ -1,4 +1,4 @@
-"""Reading wheels on an index by range requests, and the release cache (local server and file URLs only)."""
+"""Reading wheels on an index by range requests, and the release cache (a local server only)."""
 
 from __future__ import annotations
 
@@ -109,31 +109,17 @@ def test_errors_name_the_url_and_what_to_do(index: FakeIndex, tmp_path: Path) ->
         RemoteWheel(release, fetcher)
 
 
-def test_a_file_url_index_works_without_a_server(tmp_path: Path) -> None:
-    root = tmp_path / "index"
-    (root / "files").mkdir(parents=True)
-    wheel = make_wheel("demo", "1.0", {"demo/mod.py": MOD})
-    (root / "files" / "demo-1.0-py3-none-any.whl").write_bytes(wheel)
-    page = {
-        "releases": {
-            "1.0": [{"filename": "demo-1.0-py3-none-any.whl", "url": "../../files/demo-1.0-py3-none-any.whl"}],
-            "1.1": [{"filename": "demo-1.1.tar.gz", "url": "../../files/demo-1.1.tar.gz"}],
-            "garbage": [{"filename": "demo-garbage-py3-none-any.whl", "url": "x"}],
-        }
-    }
-    (root / "pypi" / "demo").mkdir(parents=True)
-    (root / "pypi" / "demo" / "json").write_text(json.dumps(page))
-    fetcher = HttpFetcher()
-
-    (release,) = list_releases("demo", fetcher, index=(root / "pypi").as_uri())
-    files = ReleaseCache(tmp_path / "cache", fetcher).files(release, ["demo/mod.py"])
-
-    assert files.files == {"demo/mod.py": MOD}
-
-
-def test_a_page_that_is_not_the_json_api_is_refused(tmp_path: Path) -> None:
+def test_a_file_url_index_is_refused(tmp_path: Path) -> None:
+    # A file URL from the index would copy a local file into the cache (or read /dev/zero forever).
     (tmp_path / "pypi" / "demo").mkdir(parents=True)
-    (tmp_path / "pypi" / "demo" / "json").write_text("<html>")
+    (tmp_path / "pypi" / "demo" / "json").write_text(json.dumps({"releases": {}}))
+
+    with pytest.raises(FetchError, match="only http and https"):
+        list_releases("demo", HttpFetcher(), index=(tmp_path / "pypi").as_uri())
+
+
+def test_a_page_that_is_not_the_json_api_is_refused(index: FakeIndex) -> None:
+    index.pages["demo"] = b"<html>"
 
     with pytest.raises(FetchError, match="not a JSON API project page"):
-        list_releases("demo", HttpFetcher(), index=(tmp_path / "pypi").as_uri())
+        list_releases("demo", HttpFetcher(), index=index.url)
