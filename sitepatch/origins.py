@@ -9,10 +9,11 @@ unpatched code when
   *unchecked-hash* ``.pyc`` (PEP 552: never revalidated), a hash-based one of other source, or a timestamp
   ``.pyc`` whose recorded mtime and size match the patched file although it was written before it.
 
-:func:`origin_problems` finds each module the way the import system's path finder does
-(``PathFinder.find_spec`` over the target interpreter's ``sys.path``, package by package) without importing
-anything; :func:`bytecode_problems` reads the 16-byte ``.pyc`` headers. Both use only what the interpreter has
-loaded at start (``_frozen_importlib_external``, ``_imp``): ``status`` runs at every container start.
+:func:`origin_problems` finds each module the way the import system's path finder does (:func:`find`: the
+path entry finders of ``sys.path_hooks`` over the target interpreter's ``sys.path``, package by package)
+without importing anything; :func:`bytecode_problems` reads the 16-byte ``.pyc`` headers. Both use only what
+the interpreter has loaded at start (``_frozen_importlib_external``, ``_imp``): ``status`` runs at every
+container start.
 
 Not covered: meta-path finders other than the path finder (editable installs' import hooks),
 ``PYTHONPYCACHEPREFIX``, and a hash-based ``.pyc`` of another Python version (its hash cannot be checked here).
@@ -23,19 +24,17 @@ from __future__ import annotations
 import os
 import sys
 
-try:  # loaded at interpreter start: no import cost (importlib.machinery would import warnings)
-    from _frozen_importlib_external import MAGIC_NUMBER, PathFinder
+try:  # loaded at interpreter start: no import cost (importlib.util would import warnings)
+    from _frozen_importlib_external import MAGIC_NUMBER
 except ImportError:  # pragma: no cover - not CPython
-    from importlib.machinery import PathFinder
     from importlib.util import MAGIC_NUMBER
 
 TYPE_CHECKING = False  # typing is not imported at start-up; type checkers take the branch below
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
-    from importlib.machinery import ModuleSpec
     from typing import Any
 
-__all__ = ["PATH_QUERY_TIMEOUT", "bytecode_problems", "interpreter_path", "origin_problems", "own_path"]
+__all__ = ["PATH_QUERY_TIMEOUT", "bytecode_problems", "find", "interpreter_path", "origin_problems", "own_path"]
 
 
 def __dir__() -> list[str]:
@@ -100,10 +99,46 @@ def _module_parts(path: str) -> list[str] | None:
     return parts
 
 
-def _where(spec: ModuleSpec) -> str:
-    if spec.origin and spec.has_location:
-        return str(spec.origin)
-    return ", ".join(spec.submodule_search_locations or ()) or str(spec.origin)
+def _finder(entry: str) -> Any:  # noqa: ANN401 - a path entry finder: FileFinder, zipimporter or a hook's own
+    """The path entry finder of ``entry``, as the path finder gets it (cached in ``sys.path_importer_cache``)."""
+    cache = sys.path_importer_cache
+    if entry in cache:
+        return cache[entry]
+    for hook in sys.path_hooks:
+        try:
+            finder = hook(entry)
+        except ImportError:
+            continue
+        cache[entry] = finder
+        return finder
+    cache[entry] = None
+    return None
+
+
+def find(name: str, locations: Sequence[str]) -> tuple[str | None, list[str]] | None:
+    """Where the path finder would find module ``name`` in ``locations``, without importing anything.
+
+    ``(origin, [])`` for a module, ``(origin, [directory])`` for a package, ``(None, portions)`` for a namespace
+    package, ``None`` when it is not found. As ``PathFinder.find_spec`` does, the first entry holding a module or
+    package wins and namespace portions count only when none does; unlike it, a namespace package below the top
+    level needs no imported parent (``PathFinder`` reads the parent's ``__path__`` from ``sys.modules``).
+    """
+    portions: list[str] = []
+    for entry in locations:
+        finder = _finder(entry)
+        if finder is None or not hasattr(finder, "find_spec"):
+            continue
+        try:
+            spec = finder.find_spec(name)
+        except (ImportError, OSError, ValueError, KeyError):
+            continue
+        if spec is None:
+            continue
+        if spec.loader is not None:
+            origin = str(spec.origin) if spec.has_location and spec.origin else f"{entry} ({name})"
+            return origin, list(spec.submodule_search_locations or ())
+        portions.extend(spec.submodule_search_locations or ())
+    return (None, portions) if portions else None
 
 
 def origin_problems(
@@ -115,66 +150,57 @@ def origin_problems(
     :param who: the interpreter, as the messages name it.
     """
     real_root = os.path.realpath(root)
-    found: dict[str, ModuleSpec | None] = {}
+    found: dict[str, tuple[str | None, list[str]] | None] = {}
     problems: list[str] = []
     reported: set[str] = set()
     for rel in files:
         parts = _module_parts(rel)
         if parts is None:
             continue
-        locations: Sequence[str] | None = search
+        locations: Sequence[str] = search
         for depth in range(1, len(parts) + 1):
             name = ".".join(parts[:depth])
-            if name not in found:
-                try:
-                    found[name] = PathFinder.find_spec(name, locations)
-                except (ImportError, OSError, ValueError):
-                    found[name] = None
-            spec = found[name]
             if name in reported:
                 break
-            final = depth == len(parts)
-            expected = os.path.join(real_root, *parts[:depth])
+            if name not in found:
+                found[name] = find(name, locations)
+            spec = found[name]
+            patched = os.path.join(root, rel)
             if spec is None:
                 if depth == 1:
                     reported.add(name)
                     problems.append(
                         f"{name}: {who} would not find it on its sys.path, so it cannot import the patched "
-                        f"{os.path.join(root, rel)}; put {root} on its sys.path"
+                        f"{patched}; put {root} on its sys.path"
                     )
                 break
-            if final:
-                origin = os.path.realpath(spec.origin) if spec.origin and spec.has_location else None
-                if origin != os.path.realpath(os.path.join(root, rel)):
+            origin, locations = spec
+            where = origin or ", ".join(locations)
+            if depth == len(parts):
+                if origin is None or os.path.realpath(origin) != os.path.realpath(patched):
                     reported.add(name)
                     problems.append(
-                        f"{name}: {who} would import {_where(spec)}, not the patched {os.path.join(root, rel)}; "
-                        + _remedy(spec, depth, real_root)
+                        f"{name}: {who} would import {where}, not the patched {patched}; "
+                        + _remedy(origin or locations[0], depth, real_root)
                     )
                 break
-            locations = spec.submodule_search_locations
-            if not locations:
-                break
-            if expected not in {os.path.realpath(p) for p in locations}:
+            if os.path.join(real_root, *parts[:depth]) not in {os.path.realpath(p) for p in locations}:
                 reported.add(name)
                 problems.append(
-                    f"{name}: {who} would import the package from {_where(spec)}, not the patched one in {root} "
-                    f"(so {'.'.join(parts)} would be unpatched); " + _remedy(spec, depth, real_root)
+                    f"{name}: {who} would import the package from {where}, not the patched one in {root} "
+                    f"(so {'.'.join(parts)} would be unpatched); " + _remedy(origin or locations[0], depth, real_root)
                 )
                 break
     return problems
 
 
-def _remedy(spec: ModuleSpec, depth: int, real_root: str) -> str:
-    location = str(spec.origin or "") if spec.has_location else ""
-    if not location:
-        location = next(iter(spec.submodule_search_locations or ()), "")
-    if depth == 1 and location and not os.path.realpath(location).startswith(real_root + os.sep):
+def _remedy(location: str, depth: int, real_root: str) -> str:
+    if depth == 1 and not os.path.realpath(location).startswith(real_root + os.sep):
         entry = os.path.dirname(location.rstrip(os.sep))
         if os.path.basename(location) == "__init__.py":
             entry = os.path.dirname(entry)
         return f"an unpatched copy earlier on sys.path: take {entry} out of PYTHONPATH (or sys.path), or remove it"
-    return f"remove {location or 'the file that wins'}, which comes before the patched file"
+    return f"remove {location}, which comes before the patched file"
 
 
 def bytecode_problems(root: str, rel: str) -> list[str]:

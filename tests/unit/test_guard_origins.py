@@ -235,3 +235,17 @@ def test_the_container_guard_sees_the_commands_pythonpath(patched: Path, shadow:
     else:
         assert done.returncode == 0, done.stderr
         assert "started" in done.stdout
+
+
+def test_a_patched_module_in_a_nested_namespace_package_is_found_without_importing_it(tmp_path: Path) -> None:
+    # litellm/llms is a namespace package: PathFinder.find_spec needs its parent imported (KeyError otherwise).
+    from sitepatch.origins import find, origin_problems
+
+    site = make_site(tmp_path / "site", {"demo/__init__.py": b"", "demo/ns/deep/mod.py": SOURCE})
+    shadow = make_site(tmp_path / "app", {"demo/__init__.py": b"", "demo/ns/deep/mod.py": SOURCE}, name="copy")
+
+    assert find("demo.ns", [str(site / "demo")]) == (None, [str(site / "demo/ns")])
+    assert origin_problems(["demo/ns/deep/mod.py"], str(site), [str(site), str(shadow)]) == []
+    (problem,) = origin_problems(["demo/ns/deep/mod.py"], str(site), [str(shadow), str(site)], who="python")
+    assert problem.startswith(f"demo: python would import the package from {shadow / 'demo/__init__.py'}")
+    assert "demo" not in sys.modules
