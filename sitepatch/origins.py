@@ -243,8 +243,11 @@ def bytecode_problems(root: str, rel: str) -> list[str]:
             if head[:4] != MAGIC_NUMBER:
                 continue  # another Python version's: its hash is not computed the same way here
             if data is None:
-                with open(source, "rb") as stream:
-                    data = stream.read()
+                try:
+                    with open(source, "rb") as stream:
+                        data = stream.read()
+                except OSError:
+                    return problems  # the file comparison reports an unreadable file
             import _imp  # noqa: PLC0415 - built in and loaded at start
 
             if _imp.source_hash(int.from_bytes(MAGIC_NUMBER, "little"), data) != head[8:16]:

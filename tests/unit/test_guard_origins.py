@@ -8,6 +8,7 @@ real ``apply_patches.py status`` (and the container guard) in a subprocess with 
 
 from __future__ import annotations
 
+import json
 import os
 import py_compile
 import shutil
@@ -77,6 +78,9 @@ def test_an_unchecked_hash_pyc_of_the_pristine_source_fails_status(patched: Path
     assert f"demo/mod.py: stale bytecode {pyc}: an unchecked-hash (never revalidated) .pyc" in done.stdout
     assert f"remove it (rm {pyc})" in done.stdout
     assert "NOT everything recorded is in place" in done.stdout
+    document = json.loads(status("--site-packages", str(patched), "--json").stdout)
+    assert document["ok"] is False
+    assert [p for p in document["problems"] if str(pyc) in p]
 
 
 def test_a_checked_hash_pyc_of_the_pristine_source_fails_status(patched: Path, tmp_path: Path) -> None:
