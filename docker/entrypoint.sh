@@ -7,10 +7,12 @@
 #   entrypoint.sh --check            check only: the HEALTHCHECK and Kubernetes probe command
 #
 # The check is `apply_patches.py status`, which exits non-zero when anything recorded in the manifest is lost
-# (back to pristine), modified, or when there is no manifest at all. Environment:
+# (back to pristine), modified, or when there is no manifest at all, and when the interpreter would not run a
+# patched file: an unpatched copy earlier on sys.path (PYTHONPATH) or stale bytecode in __pycache__. It runs
+# with the command's own interpreter and environment (PYTHONPATH included) for that. Environment:
 #   SITEPATCH_SITE_PACKAGES  the patched site-packages (required; docker/Dockerfile sets it)
 #   SITEPATCH_HOME           the sitepatch checkout (default /opt/sitepatch); its vendor/ holds unidiff and
-#                            packaging, put on PYTHONPATH for the check only, never for LiteLLM
+#                            packaging, put first on PYTHONPATH for the check only, never for LiteLLM
 #   SITEPATCH_PYTHON         the interpreter (default: python)
 #   SITEPATCH_GUARD          enforce (default): exit with status's code; warn: report and start anyway
 # Exit codes: status's (1: not everything is in place; 2: no such site-packages, unreadable manifest;
@@ -36,7 +38,7 @@ case $mode in
 esac
 
 check() {
-    PYTHONPATH="$home/vendor" "$python" "$home/apply_patches.py" status --site-packages "$site"
+    PYTHONPATH="$home/vendor${PYTHONPATH:+:$PYTHONPATH}" "$python" "$home/apply_patches.py" status --site-packages "$site"
 }
 
 if [ "${1:-}" = "--check" ]; then

@@ -54,6 +54,8 @@ __all__ = [
     "covered_releases",
     "pairings_of",
     "record_from_sweep",
+    "require_current",
+    "stale_variants",
     "uncovered_patches",
 ]
 
@@ -497,8 +499,10 @@ def _exclusions(excluded: Sequence[Version], swept: Sequence[Version]) -> list[s
 def constraints_text(record: CoverageRecord, patches: Sequence[Patch]) -> str:
     """A pip/uv constraints file admitting only the swept releases on which every patch id is covered.
 
-    :raises ManifestError: when no release is covered.
+    :raises ManifestError: when the record was made with other variant files (:func:`require_current`), or
+        when no release is covered.
     """
+    require_current(record, patches)
     good, bad = covered_releases(record, patches)
     if not good:
         msg = f"no swept {record.package} release is covered by every patch ({len(bad)} swept); nothing to admit"
@@ -519,21 +523,47 @@ def constraints_text(record: CoverageRecord, patches: Sequence[Patch]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def check_coverage(record: CoverageRecord, patches: Sequence[Patch]) -> list[str]:
-    """Problems of the record against the current patch set (for ``lock check``)."""
+def stale_variants(record: CoverageRecord, patches: Sequence[Patch]) -> list[str]:
+    """The variant files where the record and the patch set differ: gone, changed (sha256) or never swept.
+
+    Each is a sentence naming the variant; empty when the record was made with exactly these files.
+    """
     problems: list[str] = []
     current = {p.name: p.sha256 for p in patches}
     for name, sha in sorted(record.variants.items()):
         if name not in current:
-            problems.append(
-                f"coverage record: {name} was swept but is no longer in the patch set; rerun sweep --record"
-            )
+            problems.append(f"{name} was swept but is no longer in the patch set")
         elif current[name] != sha:
-            problems.append(f"coverage record: {name} changed since it was swept; rerun sweep --record")
-    problems.extend(
-        f"coverage record: {name} was never swept; rerun sweep --record"
-        for name in sorted(set(current) - set(record.variants))
-    )
+            problems.append(f"{name} changed since it was swept (its sha256 is not the recorded one)")
+    problems.extend(f"{name} was never swept" for name in sorted(set(current) - set(record.variants)))
+    return problems
+
+
+def require_current(record: CoverageRecord, patches: Sequence[Patch], where: str = "coverage record") -> None:
+    """Refuse a record whose variants are not the patch set's files (for ``constraints``).
+
+    Its verdicts were computed with other files: which releases the current set protects is unknown until the
+    set is swept again, so nothing is admitted on its word (excluding only the releases a stale variant names
+    would still trust verdicts that other variants' changed ``Versions`` may have moved).
+
+    :raises ManifestError: naming every variant that differs and the command to rerun.
+    """
+    stale = stale_variants(record, patches)
+    if stale:
+        msg = (
+            f"{where}: made with other patch files than the patch set's ({'; '.join(stale)}); its verdicts do not "
+            f"say which releases the current set protects: rerun `apply_patches.py sweep --record {where}` "
+            "(and `evidence`) first"
+        )
+        raise ManifestError(msg)
+
+
+def check_coverage(record: CoverageRecord, patches: Sequence[Patch]) -> list[str]:
+    """Problems of the record against the current patch set (for ``lock check``)."""
+    current = {p.name: p.sha256 for p in patches}
+    problems = [
+        f"coverage record: {text.split(' (', 1)[0]}; rerun sweep --record" for text in stale_variants(record, patches)
+    ]
     for version, row in record.releases.items():
         try:
             Version(version)

@@ -12,7 +12,7 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from sitepatch._record import replace
-from sitepatch.coverage import CoverageRecord, constraints_text, covered_releases, record_from_sweep
+from sitepatch.coverage import CoverageRecord, constraints_text, covered_releases, record_from_sweep, require_current
 from sitepatch.errors import ManifestError, TargetError
 from sitepatch.lockfile import Lock
 from sitepatch.parse import load_patches
@@ -120,6 +120,7 @@ def run_constraints(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]
         msg = f"{path}: no coverage record; run `apply_patches.py sweep --record {path}` first"
         raise ManifestError(msg)
     patches = load_patches(args.patches)
+    require_current(record, patches, str(path))
     text = constraints_text(record, patches)
     good, bad = covered_releases(record, patches)
     doc = {

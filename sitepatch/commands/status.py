@@ -8,6 +8,7 @@ diff parser, the planner, ``packaging`` (unless a version is not a plain release
 from __future__ import annotations
 
 import os
+import sys
 
 from sitepatch._installed import scan
 from sitepatch.commands import EXIT_NOT_PATCHED
@@ -49,6 +50,39 @@ def _status_doc(report: StatusReport, versions: Mapping[str, str]) -> dict[str, 
     }
 
 
+def _with_problems(report: StatusReport, problems: list[str]) -> StatusReport:
+    if not problems:
+        return report
+    return StatusReport(report.root, report.has_manifest, report.patches, report.files, (*report.problems, *problems))
+
+
+def _runs_problems(args: argparse.Namespace, root: str, report: StatusReport) -> list[str]:
+    """What the target's interpreter would run instead of the patched files (see :mod:`sitepatch.origins`).
+
+    The interpreter is ``--python``'s (asked for its ``sys.path``), else this one: with ``--site-packages``
+    only when that directory is on this interpreter's ``sys.path`` (it is then the one that imports from it;
+    the container guard runs status with LiteLLM's own interpreter and environment).
+    """
+    from sitepatch import origins  # noqa: PLC0415 - only with a manifest
+
+    patched = [f.path for f in report.files if f.status == "applied" and f.path.endswith(".py")]
+    if not patched:
+        return []
+    problems: list[str] = []
+    for rel in patched:
+        problems.extend(origins.bytecode_problems(root, rel))
+    if args.python:
+        search = origins.interpreter_path(args.python)
+        who = args.python
+    else:
+        search = origins.own_path(root)
+        who = sys.executable or "the interpreter"
+        if args.site_packages is not None and root not in {os.path.realpath(p) for p in search}:
+            return problems  # another interpreter's site-packages: which copy it imports is not known here
+    problems.extend(origins.origin_problems(patched, root, search, who=who))
+    return problems
+
+
 def run(args: argparse.Namespace, *, hook: Callable[[str], None] | None = None) -> Outcome:  # noqa: ARG001 - one signature for every command
     """Run ``status``: exit 0 only when everything the manifest records is in place."""
     root = target_dir(args)
@@ -68,6 +102,8 @@ def run(args: argparse.Namespace, *, hook: Callable[[str], None] | None = None) 
     installed, _ = scan(root, only=recorded)
     versions = {name: dist.version for name, dist in installed.items()}
     report = status_of(manifest, root, versions, DiskReader(root))
+    if manifest is not None:
+        report = _with_problems(report, _runs_problems(args, root, report))
     journal = os.path.join(state, JOURNAL_NAME)
     if os.path.exists(journal):
         report = StatusReport(

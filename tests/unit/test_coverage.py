@@ -361,3 +361,77 @@ def test_lock_check_reports_a_gap_in_the_record(patches: Path) -> None:
     (problem,) = check_coverage(record, load_patches(patches))
 
     assert problem.startswith("coverage record: 0001 leaves demo 1.0 unprotected (a gap")
+
+
+def _two_variants(patches: Path) -> None:
+    """0001 in two variants: ``+a`` for 1.0, ``+b`` for 1.1 (as 0010 has ``+1.105`` for the newest releases)."""
+    diff = make_diff(SOURCE, FIXED, "demo/mod.py")
+    write_patch(patches, "0001-fix+a.diff", diff, versions=">=1.0,<1.1")
+    write_patch(patches, "0001-fix+b.diff", diff, versions=">=1.1")
+
+
+def _record_of_two_variants(patches: Path) -> Path:
+    _two_variants(patches)
+    return write_record(
+        patches,
+        {
+            "1.0": {"status": "applies", "variant": "0001-fix+a.diff"},
+            "1.1": {"status": "applies", "variant": "0001-fix+b.diff"},
+        },
+    )
+
+
+def test_constraints_admit_both_variants_releases_while_the_record_matches(run: Run, patches: Path) -> None:
+    _record_of_two_variants(patches)
+
+    code, out, err = run("constraints")
+
+    assert code == 0, err
+    assert out.splitlines()[-1] == "demo>=1.0,<=1.1"
+
+
+def test_constraints_refuse_a_record_whose_variant_was_deleted(run: Run, patches: Path) -> None:
+    # Issue 19 item 5: with 0010 +1.105 deleted, the record still admitted 1.105 to 1.110.2, which
+    # `check --strict` calls NOT protected.
+    path = _record_of_two_variants(patches)
+    (patches / "0001-fix+b.diff").unlink()
+
+    code, out, err = run("constraints")
+
+    assert code == 2
+    assert out == ""
+    assert "0001-fix+b.diff was swept but is no longer in the patch set" in err
+    assert f"rerun `apply_patches.py sweep --record {path}`" in err
+    assert "Traceback" not in err
+
+
+def test_constraints_refuse_a_record_whose_variant_changed(run: Run, patches: Path) -> None:
+    _record_of_two_variants(patches)
+    diff = make_diff(SOURCE, SOURCE.replace(b"line 21\n", b"line 21 other\n"), "demo/mod.py")
+    write_patch(patches, "0001-fix+b.diff", diff, versions=">=1.1")
+
+    code, _, err = run("constraints", "--output", str(patches.parent / "c.txt"))
+
+    assert code == 2
+    assert "0001-fix+b.diff changed since it was swept" in err
+    assert not (patches.parent / "c.txt").exists()
+
+
+def test_constraints_refuse_a_record_that_never_saw_a_variant(run: Run, patches: Path) -> None:
+    _record_of_two_variants(patches)
+    write_patch(patches, "0001-fix+c.diff", make_diff(SOURCE, FIXED, "demo/mod.py"), versions="==0.9")
+
+    code, _, err = run("constraints")
+
+    assert code == 2
+    assert "0001-fix+c.diff was never swept" in err
+
+
+def test_the_constraints_text_itself_refuses_a_stale_record(patches: Path) -> None:
+    path = _record_of_two_variants(patches)
+    (patches / "0001-fix+a.diff").unlink()
+    record = CoverageRecord.load(path)
+    assert record is not None
+
+    with pytest.raises(ManifestError, match=re.escape("0001-fix+a.diff was swept but is no longer")):
+        constraints_text(record, load_patches(patches))

@@ -222,3 +222,18 @@ def test_any_other_line_is_left_to_argparse(line: list[str]) -> None:
     from sitepatch import cli
 
     assert cli._quick_arguments(line, "patches") is None
+
+
+def test_the_origin_check_imports_nothing_heavy(applied: Path, bare: set[str]) -> None:
+    # With the target on this interpreter's sys.path, status finds each patched module's origin (issue 19 item
+    # 6) with the path finder loaded at start: no importlib.machinery, importlib.util or warnings.
+    command = [sys.executable, "-X", "importtime", str(REPO / "apply_patches.py"), "status", "--site-packages"]
+    env = environment()
+    env["PYTHONPATH"] = str(applied)
+    done = subprocess.run([*command, str(applied)], capture_output=True, text=True, check=False, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    modules = imported(done.stderr) - bare
+    assert "sitepatch.origins" in modules
+    assert (
+        sorted(modules & (STATUS_FORBIDDEN | {"importlib.machinery", "importlib.util", "warnings", "subprocess"})) == []
+    )
