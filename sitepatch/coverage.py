@@ -52,6 +52,7 @@ __all__ = [
     "check_coverage",
     "constraints_text",
     "covered_releases",
+    "is_version",
     "pairings_of",
     "record_from_sweep",
     "require_current",
@@ -88,7 +89,7 @@ def _cell_problems(where: str, verdicts: object) -> list[str]:
 
 def _row_problems(version: object, row: object) -> list[str]:
     where = f"releases.{version}"
-    if not isinstance(version, str) or not _is_version(version):
+    if not isinstance(version, str) or not is_version(version):
         return [f"release key {version!r} is not a version"]
     if not isinstance(row, dict):
         return [f"{where} is {type(row).__name__}, not an object"]
@@ -135,12 +136,17 @@ def _shape_problems(doc: Mapping[str, Any]) -> list[str]:
             bad.append("tests")
         if bad:
             problems.append(f"evidence[{i}]: {', '.join(bad)} of the wrong type")
-        elif not _is_version(entry["release"]):
+        elif not is_version(entry["release"]):
             problems.append(f"evidence[{i}].release {entry['release']!r} is not a version")
     return problems
 
 
-def _is_version(text: str) -> bool:
+def is_version(text: str) -> bool:
+    """Whether ``text`` is a PEP 440 version.
+
+    >>> is_version("1.81.0"), is_version("../x")
+    (True, False)
+    """
     try:
         Version(text)
     except InvalidVersion:

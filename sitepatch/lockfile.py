@@ -17,9 +17,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from sitepatch._record import frozen, replace
+from sitepatch.coverage import is_version
 from sitepatch.dist import NormalizedName, canonicalize_name
 from sitepatch.errors import ManifestError, PatchSetError
 from sitepatch.manifest import Manifest
@@ -34,14 +35,6 @@ def __dir__() -> list[str]:
 
 
 LOCK_SCHEMA = 1
-
-
-def _is_version(text: str) -> bool:
-    try:
-        Version(text)
-    except InvalidVersion:
-        return False
-    return True
 
 
 @frozen
@@ -113,7 +106,7 @@ class Lock:
                 f"pins.{pin.id}.distributions.{name}: {version!r}"
                 for pin in pins
                 for name, version in pin.distributions
-                if not _is_version(version)
+                if not is_version(version)
             ]
             if bad:
                 msg = f"{where}: not a version: {', '.join(bad)}; fix the pin or regenerate it (nox -s 'lock(PIN)')"
