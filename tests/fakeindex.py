@@ -12,8 +12,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
 
 from fakesite import record_hash
+
+if TYPE_CHECKING:
+    from sitepatch.remote import Release
 
 __all__ = ["FakeIndex", "make_wheel", "serve", "serve_raw"]
 
@@ -211,3 +215,13 @@ def serve_raw(
         stop.set()
         thread.join()
         listener.close()
+
+
+def release_of(index: FakeIndex, name: str, version: str) -> Release:
+    """The ``sitepatch.remote.Release`` of ``name`` ``version`` as the served ``index`` lists it."""
+    from packaging.version import Version
+
+    from sitepatch.remote import HttpFetcher, list_releases
+
+    (found,) = [r for r in list_releases(name, HttpFetcher(), index=index.url) if r.version == Version(version)]
+    return found

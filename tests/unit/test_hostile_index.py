@@ -12,14 +12,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from fakeindex import FakeIndex, make_wheel, serve, serve_raw
-from packaging.version import Version
+from fakeindex import FakeIndex, make_wheel, release_of, serve, serve_raw
 
 from sitepatch.remote import (
     MAX_MEMBER_BYTES,
     FetchError,
     HttpFetcher,
-    Release,
     ReleaseCache,
     RemoteWheel,
     list_releases,
@@ -33,11 +31,6 @@ def index() -> Iterator[FakeIndex]:
     fake = FakeIndex()
     with serve(fake):
         yield fake
-
-
-def release_of(index: FakeIndex, name: str, version: str) -> Release:
-    (found,) = [r for r in list_releases(name, HttpFetcher(), index=index.url) if r.version == Version(version)]
-    return found
 
 
 def page(entries: object) -> bytes:

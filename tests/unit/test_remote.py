@@ -7,10 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakeindex import FakeIndex, make_wheel, serve
-from packaging.version import Version
+from fakeindex import FakeIndex, make_wheel, release_of, serve
 
-from sitepatch.remote import FetchError, HttpFetcher, Release, ReleaseCache, RemoteWheel, list_releases
+from sitepatch.remote import FetchError, HttpFetcher, ReleaseCache, RemoteWheel, list_releases
 
 MOD = b"".join(f"line {i}\n".encode() for i in range(1, 41))
 
@@ -20,11 +19,6 @@ def index() -> Iterator[FakeIndex]:
     fake = FakeIndex()
     with serve(fake):
         yield fake
-
-
-def release_of(index: FakeIndex, name: str, version: str) -> Release:
-    (found,) = [r for r in list_releases(name, HttpFetcher(), index=index.url) if r.version == Version(version)]
-    return found
 
 
 def test_a_central_directory_larger_than_the_tail_is_fetched_in_one_more_request(index: FakeIndex) -> None:
